@@ -1,0 +1,125 @@
+//! Simulated time and the clocks that drive it.
+//!
+//! [`SimTime`] counts nanoseconds since a lab started. A [`Clock`] says what the
+//! simulated time is now: [`WallClock`] follows the wall clock (optionally sped up),
+//! [`ManualClock`] moves only when a test advances it. This is the only module that
+//! reads `Instant::now` or `SystemTime::now`.
+
+use std::fmt;
+use std::ops::{Add, Sub};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A point in simulated time: nanoseconds since the lab started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(u64);
+
+impl SimTime {
+    /// The start of the lab.
+    pub const ZERO: SimTime = SimTime(0);
+    /// A time later than any other.
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    /// A time `secs` seconds after the start (negative and NaN clamp to zero).
+    pub fn from_secs_f64(secs: f64) -> SimTime {
+        SimTime((secs.max(0.0) * 1e9).round() as u64)
+    }
+
+    /// A time `d` after the start.
+    pub fn from_duration(d: Duration) -> SimTime {
+        SimTime(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// Seconds since the start.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// Seconds from `earlier` to `self` (zero if `earlier` is later).
+    pub fn secs_since(self, earlier: SimTime) -> f64 {
+        self.0.saturating_sub(earlier.0) as f64 / 1e9
+    }
+}
+
+impl Add<Duration> for SimTime {
+    type Output = SimTime;
+    fn add(self, d: Duration) -> SimTime {
+        SimTime(self.0.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+    }
+}
+
+impl Sub for SimTime {
+    type Output = Duration;
+    fn sub(self, rhs: SimTime) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.3}s", self.as_secs_f64())
+    }
+}
+
+/// A source of simulated time.
+pub trait Clock: Send + Sync {
+    /// The simulated time now.
+    fn now(&self) -> SimTime;
+    /// Unix time (seconds) at which simulated time zero happened; used where vLLM
+    /// reports wall-clock timestamps.
+    fn epoch_unix_secs(&self) -> f64;
+}
+
+/// Simulated time that follows the wall clock, `speed` times faster.
+#[derive(Debug)]
+pub struct WallClock {
+    start: Instant,
+    epoch: f64,
+    speed: f64,
+}
+
+impl WallClock {
+    /// A clock starting now, running `speed` simulated seconds per wall second.
+    pub fn start(speed: f64) -> WallClock {
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        WallClock { start: Instant::now(), epoch, speed }
+    }
+}
+
+impl Clock for WallClock {
+    fn now(&self) -> SimTime {
+        SimTime::from_secs_f64(self.start.elapsed().as_secs_f64() * self.speed)
+    }
+    fn epoch_unix_secs(&self) -> f64 {
+        self.epoch
+    }
+}
+
+/// Simulated time that moves only when told to.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<SimTime>,
+    epoch: f64,
+}
+
+impl ManualClock {
+    /// A clock at time zero whose zero is the given Unix time.
+    pub fn new(epoch_unix_secs: f64) -> ManualClock {
+        ManualClock { now: Mutex::new(SimTime::ZERO), epoch: epoch_unix_secs }
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now = *now + d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SimTime {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn epoch_unix_secs(&self) -> f64 {
+        self.epoch
+    }
+}

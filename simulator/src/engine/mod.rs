@@ -1,0 +1,345 @@
+//! One pod's request-level model of vLLM's V0 engine.
+//!
+//! Requests arrive from a [`Workload`], wait FCFS, and join a continuous batch when the
+//! batch has room (`max_num_seqs`), the step has token budget (`max_num_batched_tokens`)
+//! and the KV cache has blocks. A step is either a prefill of newly admitted requests
+//! or a decode of the whole batch, as in V0 without chunked prefill; its duration comes
+//! from the [`PerfModel`]. When a decode step needs a block the cache does not have,
+//! the newest running request is preempted (recompute mode) and goes back to the
+//! front of the queue. Everything the engine does is reported to an [`EventSink`].
+//!
+//! The engine knows nothing of metric names, wall clocks, tasks or sockets: it moves
+//! only when [`Pod::advance_to`] is called with a later simulated time.
+
+mod event;
+mod hardware;
+mod kv_cache;
+mod latency;
+mod workload;
+
+pub use event::{EventSink, FinishReason, FinishedRequest, StepStats};
+pub use hardware::{Gpu, MemoryPlan, ModelShape, Quantization};
+pub use kv_cache::BlockPool;
+pub use latency::PerfModel;
+pub use workload::{Arrival, LengthDist, Traffic, Workload, WorkloadConfig};
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::clock::SimTime;
+
+/// vLLM's local stat-log interval: the average-throughput gauges cover this much time.
+const THROUGHPUT_LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Everything that fixes how one pod behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodConfig {
+    /// Longest prompt plus output, in tokens.
+    pub max_model_len: u32,
+    /// Most requests in the running batch.
+    pub max_num_seqs: usize,
+    /// Most prompt tokens in one prefill step.
+    pub max_num_batched_tokens: u32,
+    /// Tokens per KV block.
+    pub block_size: u32,
+    /// KV blocks on the GPU.
+    pub num_gpu_blocks: u32,
+    /// Step durations.
+    pub perf: PerfModel,
+    /// The requests.
+    pub workload: WorkloadConfig,
+    /// Whether requests run through a LoRA adapter.
+    pub lora: bool,
+}
+
+/// A request inside the engine.
+#[derive(Clone, Debug)]
+struct Seq {
+    arrival: SimTime,
+    prompt: u32,
+    /// Tokens it will generate before finishing, and why it finishes there.
+    target: u32,
+    reason: FinishReason,
+    max_tokens: u32,
+    generated: u32,
+    blocks: u32,
+    first_scheduled: Option<SimTime>,
+    first_token: Option<SimTime>,
+    last_token: SimTime,
+    from_user: bool,
+}
+
+impl Seq {
+    fn new(a: Arrival, max_model_len: u32) -> Seq {
+        let prompt = a.prompt_tokens.min(max_model_len.saturating_sub(1)).max(1);
+        let cap = a.max_tokens.min(max_model_len - prompt).max(1);
+        let (target, reason) = if a.natural_output_tokens <= cap {
+            (a.natural_output_tokens, FinishReason::Stop)
+        } else {
+            (cap, FinishReason::Length)
+        };
+        Seq {
+            arrival: a.at,
+            prompt,
+            target,
+            reason,
+            max_tokens: a.max_tokens,
+            generated: 0,
+            blocks: 0,
+            first_scheduled: None,
+            first_token: None,
+            last_token: a.at,
+            from_user: a.from_user,
+        }
+    }
+
+    /// Tokens whose KV the next step needs: the prompt and every token generated so far.
+    fn kv_tokens(&self) -> u32 {
+        self.prompt + self.generated
+    }
+}
+
+/// What the next step will do.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Plan {
+    /// Prefill the first `admit` waiting requests, `tokens` tokens in all.
+    Prefill { admit: usize, tokens: u64 },
+    /// Decode the first `keep` running requests, preempting the rest.
+    Decode { keep: usize },
+}
+
+/// One simulated vLLM engine.
+#[derive(Debug)]
+pub struct Pod {
+    config: PodConfig,
+    workload: Workload,
+    now: SimTime,
+    waiting: VecDeque<Seq>,
+    running: Vec<Seq>,
+    pool: BlockPool,
+    log_start: SimTime,
+    log_prompt_tokens: u64,
+    log_generation_tokens: u64,
+}
+
+impl Pod {
+    /// An idle engine at `now`, drawing its requests from `seed`.
+    pub fn new(config: PodConfig, seed: u64, now: SimTime) -> Pod {
+        let workload = Workload::new(config.workload.clone(), seed);
+        let pool = BlockPool::new(config.num_gpu_blocks, config.block_size);
+        Pod {
+            config,
+            workload,
+            now,
+            waiting: VecDeque::new(),
+            running: Vec::new(),
+            pool,
+            log_start: now,
+            log_prompt_tokens: 0,
+            log_generation_tokens: 0,
+        }
+    }
+
+    /// Switches the arrival process at `at` (no earlier than the engine's own time).
+    pub fn set_traffic(&mut self, traffic: Traffic, at: SimTime) {
+        self.workload.set_traffic(traffic, at.max(self.now));
+    }
+
+    /// The engine's time: every step that ends by then has run.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Requests in the running batch.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Requests waiting.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Fraction of KV blocks in use.
+    pub fn gpu_cache_usage(&self) -> f64 {
+        self.pool.usage()
+    }
+
+    /// Tokens generated so far by requests that have not finished.
+    pub fn in_flight_generated_tokens(&self) -> u64 {
+        self.running.iter().chain(&self.waiting).map(|s| u64::from(s.generated)).sum()
+    }
+
+    /// Runs every step that ends by `until`, reporting to `sink`.
+    pub fn advance_to(&mut self, until: SimTime, sink: &mut impl EventSink) {
+        loop {
+            while let Some(arrival) = self.workload.pop_due(self.now) {
+                self.waiting.push_back(Seq::new(arrival, self.config.max_model_len));
+            }
+            if self.running.is_empty() && self.waiting.is_empty() {
+                match self.workload.next_arrival() {
+                    Some(t) if t <= until => self.now = t,
+                    _ => {
+                        self.now = self.now.max(until);
+                        return;
+                    }
+                }
+                continue;
+            }
+            let plan = self.plan();
+            let end = self.now + self.duration(plan);
+            if end > until {
+                return;
+            }
+            self.execute(plan, end, sink);
+            self.now = end;
+        }
+    }
+
+    /// Decides the next step without changing anything.
+    fn plan(&self) -> Plan {
+        let mut pool = self.pool.clone();
+        let (mut admit, mut tokens) = (0, 0u64);
+        for seq in &self.waiting {
+            let need = seq.kv_tokens();
+            let blocks = pool.blocks_for(need);
+            if self.running.len() + admit >= self.config.max_num_seqs
+                || tokens + u64::from(need) > u64::from(self.config.max_num_batched_tokens)
+                || !pool.can_admit(blocks)
+            {
+                break;
+            }
+            pool.take(blocks);
+            admit += 1;
+            tokens += u64::from(need);
+        }
+        if admit > 0 || self.running.is_empty() {
+            return Plan::Prefill { admit, tokens };
+        }
+        let mut free = self.pool.free();
+        let mut keep = self.running.len();
+        let mut i = 0;
+        while i < keep {
+            let need = self.pool.blocks_for(self.running[i].kv_tokens()) - self.running[i].blocks;
+            while need > free && keep > i {
+                keep -= 1;
+                free += self.running[keep].blocks;
+            }
+            if keep == i {
+                break;
+            }
+            free -= need;
+            i += 1;
+        }
+        Plan::Decode { keep }
+    }
+
+    fn duration(&self, plan: Plan) -> Duration {
+        let lora = self.config.lora;
+        let secs = match plan {
+            Plan::Prefill { admit: 0, .. } => 0.0,
+            Plan::Prefill { tokens, .. } => self.config.perf.prefill(tokens, lora),
+            Plan::Decode { keep } => {
+                let batch = &self.running[..keep];
+                let context = batch.iter().map(|s| u64::from(s.kv_tokens())).sum();
+                self.config.perf.decode(keep, context, lora && keep > 0)
+            }
+        };
+        Duration::from_secs_f64(secs)
+    }
+
+    fn execute(&mut self, plan: Plan, end: SimTime, sink: &mut impl EventSink) {
+        let start = self.now;
+        let mut stats = StepStats { at: end, ..StepStats::default() };
+        match plan {
+            Plan::Prefill { admit, .. } => {
+                if admit == 0 {
+                    // The head request can never fit: vLLM ignores it with a warning.
+                    self.waiting.pop_front();
+                }
+                for mut seq in self.waiting.drain(..admit).collect::<Vec<_>>() {
+                    let blocks = self.pool.blocks_for(seq.kv_tokens());
+                    self.pool.take(blocks);
+                    seq.blocks = blocks;
+                    seq.first_scheduled.get_or_insert(start);
+                    stats.prompt_tokens += u64::from(seq.kv_tokens());
+                    sink.first_token(end.secs_since(seq.last_token));
+                    seq.first_token.get_or_insert(end);
+                    self.produce_token(seq, end, sink);
+                    stats.generation_tokens += 1;
+                }
+            }
+            Plan::Decode { keep } => {
+                let preempted: Vec<Seq> = self.running.drain(keep..).collect();
+                for mut seq in preempted.into_iter().rev() {
+                    self.pool.give_back(seq.blocks);
+                    seq.blocks = 0;
+                    self.waiting.push_front(seq);
+                    stats.preemptions += 1;
+                }
+                for mut seq in std::mem::take(&mut self.running) {
+                    let need = self.pool.blocks_for(seq.kv_tokens()) - seq.blocks;
+                    self.pool.take(need);
+                    seq.blocks += need;
+                    sink.next_token(end.secs_since(seq.last_token));
+                    self.produce_token(seq, end, sink);
+                    stats.generation_tokens += 1;
+                }
+            }
+        }
+        stats.running = self.running.len();
+        stats.waiting = self.waiting.len();
+        stats.gpu_cache_usage = self.pool.usage();
+        stats.lora_running = self.config.lora && !self.running.is_empty();
+        stats.lora_waiting = self.config.lora && !self.waiting.is_empty();
+        sink.step(&stats);
+        self.log_throughput(&stats, sink);
+    }
+
+    /// Gives `seq` its next token at `at`; finishes it or keeps it running.
+    fn produce_token(&mut self, mut seq: Seq, at: SimTime, sink: &mut impl EventSink) {
+        seq.generated += 1;
+        seq.last_token = at;
+        if seq.generated < seq.target {
+            self.running.push(seq);
+            return;
+        }
+        let scheduled = seq.first_scheduled.unwrap_or(seq.arrival);
+        let first_token = seq.first_token.unwrap_or(at);
+        sink.finished(&FinishedRequest {
+            reason: seq.reason,
+            prompt_tokens: seq.prompt,
+            generation_tokens: seq.generated,
+            max_tokens: seq.max_tokens,
+            n: 1,
+            e2e: at.secs_since(seq.arrival),
+            queue: scheduled.secs_since(seq.arrival),
+            inference: at.secs_since(scheduled),
+            prefill: first_token.secs_since(scheduled),
+            decode: at.secs_since(first_token),
+        });
+        self.pool.give_back(seq.blocks);
+        if seq.from_user {
+            self.workload.user_request_finished(at);
+        }
+    }
+
+    fn log_throughput(&mut self, stats: &StepStats, sink: &mut impl EventSink) {
+        self.log_prompt_tokens += stats.prompt_tokens;
+        self.log_generation_tokens += stats.generation_tokens;
+        let elapsed = stats.at - self.log_start;
+        if elapsed >= THROUGHPUT_LOG_INTERVAL {
+            let secs = elapsed.as_secs_f64();
+            sink.throughput(
+                self.log_prompt_tokens as f64 / secs,
+                self.log_generation_tokens as f64 / secs,
+            );
+            self.log_start = stats.at;
+            self.log_prompt_tokens = 0;
+            self.log_generation_tokens = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,16 @@
+//! vllm-sim: a synthetic vLLM lab for testing dashboards without GPUs.
+//!
+//! # Layout
+//! - [`clock`]: simulated time and the clocks that drive it.
+//! - [`engine`]: one pod's request-level model (arrivals, continuous batching, KV cache).
+//! - [`catalogue`]: vLLM's metrics as data, per version profile.
+//! - [`metrics`]: turns engine events into the catalogue's metrics.
+//! - [`exposition`]: encodes metrics in Prometheus text 0.0.4 or OpenMetrics.
+//! - [`scenario`]: scenario files: schema, loading, validation, built-ins.
+//! - [`lab`]: a running lab: pods on a timeline of phases.
+//! - [`server`]: the HTTP listener of each pod.
+//! - [`cli`]: the command line.
+
+pub mod catalogue;
+pub mod clock;
+pub mod engine;
