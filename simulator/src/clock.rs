@@ -44,7 +44,10 @@ impl SimTime {
 impl Add<Duration> for SimTime {
     type Output = SimTime;
     fn add(self, d: Duration) -> SimTime {
-        SimTime(self.0.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+        SimTime(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
     }
 }
 
@@ -81,8 +84,14 @@ pub struct WallClock {
 impl WallClock {
     /// A clock starting now, running `speed` simulated seconds per wall second.
     pub fn start(speed: f64) -> WallClock {
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        WallClock { start: Instant::now(), epoch, speed }
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        WallClock {
+            start: Instant::now(),
+            epoch,
+            speed,
+        }
     }
 }
 
@@ -105,7 +114,10 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock at time zero whose zero is the given Unix time.
     pub fn new(epoch_unix_secs: f64) -> ManualClock {
-        ManualClock { now: Mutex::new(SimTime::ZERO), epoch: epoch_unix_secs }
+        ManualClock {
+            now: Mutex::new(SimTime::ZERO),
+            epoch: epoch_unix_secs,
+        }
     }
 
     /// Moves the clock forward by `d`.

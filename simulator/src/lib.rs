@@ -14,3 +14,5 @@
 pub mod catalogue;
 pub mod clock;
 pub mod engine;
+pub mod exposition;
+pub mod metrics;

@@ -32,7 +32,9 @@ mod tests {
     fn one_two_five_matches_vllm() {
         assert_eq!(
             build_1_2_5_buckets(2048),
-            [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0]
+            [
+                1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0
+            ]
         );
         assert_eq!(build_1_2_5_buckets(4096), build_1_2_5_buckets(2048));
         assert_eq!(build_1_2_5_buckets(8192).last(), Some(&5000.0));

@@ -190,8 +190,16 @@ mod tests {
                 c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
             });
             assert!(ok, "{} is not a valid metric name", m.name);
-            assert_eq!(m.kind == Kind::Counter, m.name.ends_with("_total") && m.kind != Kind::Histogram);
-            assert_eq!(m.kind == Kind::Histogram, m.buckets != Buckets::None, "{}", m.name);
+            assert_eq!(
+                m.kind == Kind::Counter,
+                m.name.ends_with("_total") && m.kind != Kind::Histogram
+            );
+            assert_eq!(
+                m.kind == Kind::Histogram,
+                m.buckets != Buckets::None,
+                "{}",
+                m.name
+            );
         }
     }
 }

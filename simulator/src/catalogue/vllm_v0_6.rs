@@ -31,7 +31,15 @@ const fn def(
     buckets: Buckets,
     signal: Signal,
 ) -> MetricDef {
-    MetricDef { name, kind, help, labels, buckets, signal, lora_only: false }
+    MetricDef {
+        name,
+        kind,
+        help,
+        labels,
+        buckets,
+        signal,
+        lora_only: false,
+    }
 }
 
 const fn gauge(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {

@@ -31,12 +31,14 @@ const GPUS: &[(&str, f64, f64, f64)] = &[
 impl Gpu {
     /// A GPU from the built-in table.
     pub fn builtin(name: &str) -> Option<Gpu> {
-        GPUS.iter().find(|g| g.0 == name).map(|&(name, memory_gib, bandwidth_gb_s, fp16_tflops)| Gpu {
-            name: name.to_owned(),
-            memory_gib,
-            bandwidth_gb_s,
-            fp16_tflops,
-        })
+        GPUS.iter()
+            .find(|g| g.0 == name)
+            .map(|&(name, memory_gib, bandwidth_gb_s, fp16_tflops)| Gpu {
+                name: name.to_owned(),
+                memory_gib,
+                bandwidth_gb_s,
+                fp16_tflops,
+            })
     }
 
     /// The names of the built-in GPUs.
@@ -150,8 +152,18 @@ impl MemoryPlan {
         let weights_gib = model.weight_bytes() / GIB;
         let kv_gib = budget_gib - weights_gib - overhead_gib;
         let block_bytes = model.kv_bytes_per_token() * f64::from(block_size);
-        let num_gpu_blocks = if kv_gib > 0.0 { (kv_gib * GIB / block_bytes).floor() as u32 } else { 0 };
-        MemoryPlan { budget_gib, weights_gib, overhead_gib, kv_gib, num_gpu_blocks }
+        let num_gpu_blocks = if kv_gib > 0.0 {
+            (kv_gib * GIB / block_bytes).floor() as u32
+        } else {
+            0
+        };
+        MemoryPlan {
+            budget_gib,
+            weights_gib,
+            overhead_gib,
+            kv_gib,
+            num_gpu_blocks,
+        }
     }
 }
 
@@ -173,8 +185,20 @@ mod tests {
     #[test]
     fn awq_leaves_more_kv_than_fp16() {
         let a10g = Gpu::builtin("a10g").unwrap();
-        let fp16 = MemoryPlan::new(&a10g, &ModelShape::mistral_7b(Quantization::None), 0.9, 1.2, 16);
-        let awq = MemoryPlan::new(&a10g, &ModelShape::mistral_7b(Quantization::Awq), 0.9, 1.2, 16);
+        let fp16 = MemoryPlan::new(
+            &a10g,
+            &ModelShape::mistral_7b(Quantization::None),
+            0.9,
+            1.2,
+            16,
+        );
+        let awq = MemoryPlan::new(
+            &a10g,
+            &ModelShape::mistral_7b(Quantization::Awq),
+            0.9,
+            1.2,
+            16,
+        );
         assert!((3.5..4.2).contains(&awq.weights_gib), "{}", awq.weights_gib);
         assert!(awq.num_gpu_blocks > 2 * fp16.num_gpu_blocks);
     }

@@ -13,7 +13,12 @@ pub struct BlockPool {
 impl BlockPool {
     /// A pool of `total` blocks of `block_size` tokens.
     pub fn new(total: u32, block_size: u32) -> BlockPool {
-        BlockPool { total, free: total, block_size, watermark: total / 100 }
+        BlockPool {
+            total,
+            free: total,
+            block_size,
+            watermark: total / 100,
+        }
     }
 
     /// Blocks needed to hold `tokens` tokens.
@@ -44,7 +49,11 @@ impl BlockPool {
 
     /// Fraction of blocks in use.
     pub fn usage(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { f64::from(self.total - self.free) / f64::from(self.total) }
+        if self.total == 0 {
+            0.0
+        } else {
+            f64::from(self.total - self.free) / f64::from(self.total)
+        }
     }
 }
 

@@ -60,7 +60,10 @@ impl PerfModel {
 
     /// A prefill step over `tokens` prompt tokens.
     pub fn prefill(&self, tokens: u64, lora: bool) -> f64 {
-        self.with_lora(self.fixed_s + tokens as f64 * self.prefill_s_per_token, lora)
+        self.with_lora(
+            self.fixed_s + tokens as f64 * self.prefill_s_per_token,
+            lora,
+        )
     }
 
     /// A decode step of `batch` sequences attending to `context_tokens` tokens in all.
@@ -72,7 +75,11 @@ impl PerfModel {
     }
 
     fn with_lora(&self, t: f64, lora: bool) -> f64 {
-        if lora { t * (1.0 + self.lora_overhead) } else { t }
+        if lora {
+            t * (1.0 + self.lora_overhead)
+        } else {
+            t
+        }
     }
 }
 
@@ -100,7 +107,11 @@ mod tests {
 
     #[test]
     fn decode_slows_with_batch_and_lora_costs_extra() {
-        let p = PerfModel::new(&Gpu::builtin("a10g").unwrap(), &ModelShape::mistral_7b(Quantization::None), 0.07);
+        let p = PerfModel::new(
+            &Gpu::builtin("a10g").unwrap(),
+            &ModelShape::mistral_7b(Quantization::None),
+            0.07,
+        );
         assert!(p.decode(32, 16000, false) > p.decode(1, 500, false));
         assert!((p.decode(8, 2000, true) / p.decode(8, 2000, false) - 1.07).abs() < 1e-9);
     }

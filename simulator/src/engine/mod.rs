@@ -167,14 +167,19 @@ impl Pod {
 
     /// Tokens generated so far by requests that have not finished.
     pub fn in_flight_generated_tokens(&self) -> u64 {
-        self.running.iter().chain(&self.waiting).map(|s| u64::from(s.generated)).sum()
+        self.running
+            .iter()
+            .chain(&self.waiting)
+            .map(|s| u64::from(s.generated))
+            .sum()
     }
 
     /// Runs every step that ends by `until`, reporting to `sink`.
     pub fn advance_to(&mut self, until: SimTime, sink: &mut impl EventSink) {
         loop {
             while let Some(arrival) = self.workload.pop_due(self.now) {
-                self.waiting.push_back(Seq::new(arrival, self.config.max_model_len));
+                self.waiting
+                    .push_back(Seq::new(arrival, self.config.max_model_len));
             }
             if self.running.is_empty() && self.waiting.is_empty() {
                 match self.workload.next_arrival() {
@@ -250,7 +255,10 @@ impl Pod {
 
     fn execute(&mut self, plan: Plan, end: SimTime, sink: &mut impl EventSink) {
         let start = self.now;
-        let mut stats = StepStats { at: end, ..StepStats::default() };
+        let mut stats = StepStats {
+            at: end,
+            ..StepStats::default()
+        };
         match plan {
             Plan::Prefill { admit, .. } => {
                 if admit == 0 {

@@ -52,8 +52,14 @@ fn config(gpu: &str, quantization: Quantization, max_model_len: u32) -> PodConfi
         num_gpu_blocks: plan.num_gpu_blocks,
         perf: PerfModel::new(&gpu, &model, 0.0),
         workload: WorkloadConfig {
-            prompt_tokens: LengthDist { median: 300.0, p90: 700.0 },
-            output_tokens: LengthDist { median: 60.0, p90: 150.0 },
+            prompt_tokens: LengthDist {
+                median: 300.0,
+                p90: 700.0,
+            },
+            output_tokens: LengthDist {
+                median: 60.0,
+                p90: 150.0,
+            },
             max_tokens: 256,
         },
         lora: false,
@@ -74,10 +80,21 @@ fn run(config: PodConfig, traffic: Traffic, seconds: f64) -> (Pod, Recorder) {
 
 #[test]
 fn token_counts_agree() {
-    let (pod, rec) = run(config("a10g", Quantization::None, 4096), Traffic::Poisson { rate: 3.0 }, 300.0);
+    let (pod, rec) = run(
+        config("a10g", Quantization::None, 4096),
+        Traffic::Poisson { rate: 3.0 },
+        300.0,
+    );
     assert!(rec.finished.len() > 500, "{} finished", rec.finished.len());
-    let finished_tokens: u64 = rec.finished.iter().map(|f| u64::from(f.generation_tokens)).sum();
-    assert_eq!(rec.generated(), finished_tokens + pod.in_flight_generated_tokens());
+    let finished_tokens: u64 = rec
+        .finished
+        .iter()
+        .map(|f| u64::from(f.generation_tokens))
+        .sum();
+    assert_eq!(
+        rec.generated(),
+        finished_tokens + pod.in_flight_generated_tokens()
+    );
     // Every generated token is either a first token or a next token.
     assert_eq!(rec.generated(), rec.first_tokens + rec.next_tokens);
     for f in &rec.finished {
@@ -91,7 +108,11 @@ fn token_counts_agree() {
 
 #[test]
 fn kv_usage_follows_the_batch() {
-    let (_, rec) = run(config("a10g", Quantization::None, 4096), Traffic::Poisson { rate: 2.0 }, 120.0);
+    let (_, rec) = run(
+        config("a10g", Quantization::None, 4096),
+        Traffic::Poisson { rate: 2.0 },
+        120.0,
+    );
     for s in &rec.steps {
         assert_eq!(s.running == 0, s.gpu_cache_usage == 0.0, "{s:?}");
         assert!((0.0..=1.0).contains(&s.gpu_cache_usage));
@@ -105,42 +126,79 @@ fn overload_builds_a_queue_and_preempts() {
     let (pod, rec) = run(cfg, Traffic::Poisson { rate: 3.0 }, 300.0);
     assert!(pod.waiting() > 50, "waiting {}", pod.waiting());
     assert!(rec.preemptions() > 0);
-    let peak = rec.steps.iter().map(|s| s.gpu_cache_usage).fold(0.0, f64::max);
+    let peak = rec
+        .steps
+        .iter()
+        .map(|s| s.gpu_cache_usage)
+        .fold(0.0, f64::max);
     assert!(peak > 0.9, "peak usage {peak}");
 }
 
 #[test]
 fn light_load_never_queues() {
-    let (_, rec) = run(config("a10g", Quantization::Awq, 4096), Traffic::Poisson { rate: 0.5 }, 300.0);
+    let (_, rec) = run(
+        config("a10g", Quantization::Awq, 4096),
+        Traffic::Poisson { rate: 0.5 },
+        300.0,
+    );
     assert!(rec.steps.iter().all(|s| s.waiting == 0));
     assert_eq!(rec.preemptions(), 0);
 }
 
 #[test]
 fn closed_loop_holds_concurrency() {
-    let traffic = Traffic::ClosedLoop { concurrency: 10, think_time: Duration::ZERO };
+    let traffic = Traffic::ClosedLoop {
+        concurrency: 10,
+        think_time: Duration::ZERO,
+    };
     let (_, rec) = run(config("a10g", Quantization::None, 4096), traffic, 120.0);
     assert!(rec.steps.iter().all(|s| s.running + s.waiting <= 10));
-    assert!(rec.steps.iter().filter(|s| s.running + s.waiting == 10).count() > rec.steps.len() / 2);
+    assert!(
+        rec.steps
+            .iter()
+            .filter(|s| s.running + s.waiting == 10)
+            .count()
+            > rec.steps.len() / 2
+    );
 }
 
 #[test]
 fn awq_is_faster_than_fp16_under_the_same_load() {
-    let traffic = Traffic::ClosedLoop { concurrency: 10, think_time: Duration::ZERO };
+    let traffic = Traffic::ClosedLoop {
+        concurrency: 10,
+        think_time: Duration::ZERO,
+    };
     let (_, fp16) = run(config("a10g", Quantization::None, 4096), traffic, 300.0);
     let (_, awq) = run(config("a10g", Quantization::Awq, 4096), traffic, 300.0);
-    let mean = |r: &Recorder| r.finished.iter().map(|f| f.e2e).sum::<f64>() / r.finished.len() as f64;
-    assert!(mean(&awq) < 0.8 * mean(&fp16), "awq {} fp16 {}", mean(&awq), mean(&fp16));
+    let mean =
+        |r: &Recorder| r.finished.iter().map(|f| f.e2e).sum::<f64>() / r.finished.len() as f64;
+    assert!(
+        mean(&awq) < 0.8 * mean(&fp16),
+        "awq {} fp16 {}",
+        mean(&awq),
+        mean(&fp16)
+    );
     assert!(awq.generated() as f64 > 1.3 * fp16.generated() as f64);
 }
 
 #[test]
 fn throughput_is_logged_every_five_seconds() {
-    let (_, rec) = run(config("a10g", Quantization::None, 4096), Traffic::Poisson { rate: 2.0 }, 60.0);
-    assert!((10..=12).contains(&rec.throughput.len()), "{}", rec.throughput.len());
+    let (_, rec) = run(
+        config("a10g", Quantization::None, 4096),
+        Traffic::Poisson { rate: 2.0 },
+        60.0,
+    );
+    assert!(
+        (10..=12).contains(&rec.throughput.len()),
+        "{}",
+        rec.throughput.len()
+    );
     let logged: f64 = rec.throughput.iter().map(|t| t.1).sum::<f64>() * 5.0;
     let generated = rec.generated() as f64;
-    assert!((logged - generated).abs() < 0.1 * generated, "{logged} vs {generated}");
+    assert!(
+        (logged - generated).abs() < 0.1 * generated,
+        "{logged} vs {generated}"
+    );
 }
 
 #[test]

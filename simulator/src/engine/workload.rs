@@ -194,19 +194,32 @@ mod tests {
     use super::*;
 
     fn config() -> WorkloadConfig {
-        let d = LengthDist { median: 100.0, p90: 200.0 };
-        WorkloadConfig { prompt_tokens: d, output_tokens: d, max_tokens: 256 }
+        let d = LengthDist {
+            median: 100.0,
+            p90: 200.0,
+        };
+        WorkloadConfig {
+            prompt_tokens: d,
+            output_tokens: d,
+            max_tokens: 256,
+        }
     }
 
     #[test]
     fn lengths_follow_median_and_p90() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let d = LengthDist { median: 100.0, p90: 300.0 };
+        let d = LengthDist {
+            median: 100.0,
+            p90: 300.0,
+        };
         let mut v: Vec<u32> = (0..20_000).map(|_| d.sample(&mut rng)).collect();
         v.sort_unstable();
         assert!((95..=105).contains(&v[10_000]), "median {}", v[10_000]);
         assert!((280..=320).contains(&v[18_000]), "p90 {}", v[18_000]);
-        let fixed = LengthDist { median: 64.0, p90: 64.0 };
+        let fixed = LengthDist {
+            median: 64.0,
+            p90: 64.0,
+        };
         assert_eq!(fixed.sample(&mut rng), 64);
     }
 
@@ -226,14 +239,26 @@ mod tests {
     fn closed_loop_keeps_concurrency() {
         let mut w = Workload::new(config(), 1);
         let think = Duration::from_secs(1);
-        w.set_traffic(Traffic::ClosedLoop { concurrency: 3, think_time: think }, SimTime::ZERO);
+        w.set_traffic(
+            Traffic::ClosedLoop {
+                concurrency: 3,
+                think_time: think,
+            },
+            SimTime::ZERO,
+        );
         let now = SimTime::ZERO;
         assert_eq!(std::iter::from_fn(|| w.pop_due(now)).count(), 3);
         assert_eq!(w.next_arrival(), None);
         w.user_request_finished(SimTime::from_secs_f64(2.0));
         assert_eq!(w.next_arrival(), Some(SimTime::from_secs_f64(3.0)));
         // Shrinking to one user drops the thinking one and retires a busy one.
-        w.set_traffic(Traffic::ClosedLoop { concurrency: 1, think_time: think }, now);
+        w.set_traffic(
+            Traffic::ClosedLoop {
+                concurrency: 1,
+                think_time: think,
+            },
+            now,
+        );
         assert_eq!(w.next_arrival(), None);
         w.user_request_finished(SimTime::from_secs_f64(4.0));
         w.user_request_finished(SimTime::from_secs_f64(4.0));

@@ -1,0 +1,271 @@
+//! One pod's metrics: engine events in, the catalogue's families out.
+//!
+//! [`PodMetrics`] is the engine's [`EventSink`]. It updates the families of the
+//! pod's [`Profile`], creating each child the first time vLLM would (so an idle pod
+//! shows little, and a `finished_reason` appears once a request finished with it),
+//! and keeps counters monotonic. A restarted pod gets a new `PodMetrics`, which is how
+//! its counters reset. It holds no randomness and no clock, and writes no bytes: see
+//! [`crate::exposition`].
+
+mod families;
+
+use std::collections::HashMap;
+
+use prometheus_client::registry::Registry;
+
+use crate::catalogue::{Profile, Signal};
+use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
+use families::{Families, Labels, Value};
+
+/// vLLM's `CacheConfig`, as `vllm:cache_config_info` labels it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheConfigInfo {
+    /// Tokens per KV block.
+    pub block_size: u32,
+    /// Fraction of GPU memory vLLM may use.
+    pub gpu_memory_utilization: f64,
+    /// KV blocks on the GPU.
+    pub num_gpu_blocks: u32,
+    /// KV blocks in CPU swap space.
+    pub num_cpu_blocks: u32,
+    /// CPU swap space, GiB.
+    pub swap_space_gib: u32,
+}
+
+impl CacheConfigInfo {
+    fn labels(&self) -> Labels {
+        let flag = |b: bool| if b { "True" } else { "False" }.to_owned();
+        vec![
+            ("block_size", self.block_size.to_string()),
+            ("cache_dtype", "auto".to_owned()),
+            ("cpu_offload_gb", "0".to_owned()),
+            ("enable_prefix_caching", flag(false)),
+            (
+                "gpu_memory_utilization",
+                self.gpu_memory_utilization.to_string(),
+            ),
+            ("is_attention_free", flag(false)),
+            ("num_cpu_blocks", self.num_cpu_blocks.to_string()),
+            ("num_gpu_blocks", self.num_gpu_blocks.to_string()),
+            ("num_gpu_blocks_override", "None".to_owned()),
+            ("sliding_window", "None".to_owned()),
+            ("swap_space", self.swap_space_gib.to_string()),
+            (
+                "swap_space_bytes",
+                (u64::from(self.swap_space_gib) << 30).to_string(),
+            ),
+        ]
+    }
+}
+
+/// A pod's LoRA set-up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoraInfo {
+    /// The adapter's name, as `running_lora_adapters` shows it.
+    pub adapter: String,
+    /// `--max-loras`.
+    pub max_lora: u32,
+}
+
+/// What the metrics need to know about their pod.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodInfo {
+    /// The vLLM version to impersonate.
+    pub profile: Profile,
+    /// `--served-model-name`, the `model_name` label.
+    pub model_name: String,
+    /// Bounds the token histograms' buckets.
+    pub max_model_len: u32,
+    /// The cache configuration.
+    pub cache_config: CacheConfigInfo,
+    /// The LoRA set-up, if the pod serves an adapter.
+    pub lora: Option<LoraInfo>,
+    /// Unix time of simulated time zero, for vLLM's wall-clock gauge values.
+    pub epoch_unix_secs: f64,
+}
+
+/// The metrics of one pod incarnation.
+#[derive(Debug)]
+pub struct PodMetrics {
+    info: PodInfo,
+    families: Families,
+    registry: Registry,
+    /// Families labelled by `model_name` alone, by the signal that feeds them.
+    by_signal: HashMap<Signal, Vec<usize>>,
+    /// Children already created, by family index.
+    children: HashMap<usize, Value>,
+    model_labels: Labels,
+}
+
+impl PodMetrics {
+    /// Fresh metrics: counters at zero, only `vllm:cache_config_info` set.
+    pub fn new(info: PodInfo) -> PodMetrics {
+        let defs: Vec<_> = info
+            .profile
+            .metrics()
+            .iter()
+            .filter(|d| !d.lora_only || info.lora.is_some())
+            .collect();
+        let families = Families::new(&defs, info.max_model_len);
+        let mut by_signal: HashMap<Signal, Vec<usize>> = HashMap::new();
+        for (i, def) in families.defs().enumerate() {
+            by_signal.entry(def.signal).or_default().push(i);
+        }
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(families.clone()));
+        let model_labels = vec![("model_name", info.model_name.clone())];
+        let mut metrics = PodMetrics {
+            info,
+            families,
+            registry,
+            by_signal,
+            children: HashMap::new(),
+            model_labels,
+        };
+        let cache_labels = metrics.info.cache_config.labels();
+        metrics.set_labelled(Signal::CacheConfigInfo, &cache_labels, 1.0);
+        metrics
+    }
+
+    /// The registry to encode.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn values(&mut self, signal: Signal) -> impl Iterator<Item = &Value> + '_ {
+        let indices = self
+            .by_signal
+            .get(&signal)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for &i in indices {
+            if !self.children.contains_key(&i) {
+                let v = self.families.child(i, &self.model_labels);
+                self.children.insert(i, v);
+            }
+        }
+        indices.iter().filter_map(|i| self.children.get(i))
+    }
+
+    fn set(&mut self, signal: Signal, value: f64) {
+        for v in self.values(signal) {
+            if let Value::Gauge(g) = v {
+                g.set(value);
+            }
+        }
+    }
+
+    fn inc(&mut self, signal: Signal, by: f64) {
+        for v in self.values(signal) {
+            if let Value::Counter(c) = v {
+                c.inc_by(by.max(0.0));
+            }
+        }
+    }
+
+    fn observe(&mut self, signal: Signal, value: f64) {
+        for v in self.values(signal) {
+            if let Value::Histogram(h) = v {
+                h.observe(value);
+            }
+        }
+    }
+
+    /// Sets a gauge whose labels are not just `model_name`.
+    fn set_labelled(&mut self, signal: Signal, labels: &Labels, value: f64) {
+        for &i in self
+            .by_signal
+            .get(&signal)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            if let Value::Gauge(g) = self.families.child(i, labels) {
+                g.set(value);
+            }
+        }
+    }
+
+    fn count_success(&mut self, reason: FinishReason) {
+        let mut labels = vec![("finished_reason", reason.as_str().to_owned())];
+        labels.extend(self.model_labels.iter().cloned());
+        for &i in self
+            .by_signal
+            .get(&Signal::RequestSuccess)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            if let Value::Counter(c) = self.families.child(i, &labels) {
+                c.inc_by(1.0);
+            }
+        }
+    }
+}
+
+impl EventSink for PodMetrics {
+    fn first_token(&mut self, latency: f64) {
+        self.observe(Signal::TimeToFirstToken, latency);
+    }
+
+    fn next_token(&mut self, latency: f64) {
+        self.observe(Signal::TimePerOutputToken, latency);
+    }
+
+    fn finished(&mut self, r: &FinishedRequest) {
+        self.observe(Signal::E2eLatency, r.e2e);
+        self.observe(Signal::QueueTime, r.queue);
+        self.observe(Signal::InferenceTime, r.inference);
+        self.observe(Signal::PrefillTime, r.prefill);
+        self.observe(Signal::DecodeTime, r.decode);
+        self.observe(Signal::RequestPromptTokens, f64::from(r.prompt_tokens));
+        self.observe(
+            Signal::RequestGenerationTokens,
+            f64::from(r.generation_tokens),
+        );
+        self.observe(Signal::RequestMaxGenerationTokens, f64::from(r.max_tokens));
+        self.observe(Signal::RequestParamsN, f64::from(r.n));
+        self.observe(Signal::RequestParamsMaxTokens, f64::from(r.max_tokens));
+        self.count_success(r.reason);
+    }
+
+    fn step(&mut self, s: &StepStats) {
+        self.set(Signal::Running, s.running as f64);
+        self.set(Signal::Waiting, s.waiting as f64);
+        self.set(Signal::Swapped, 0.0);
+        self.set(Signal::GpuCacheUsage, s.gpu_cache_usage);
+        self.set(Signal::CpuCacheUsage, 0.0);
+        // Prefix caching is off, and vLLM reports -1 for its hit rates then.
+        self.set(Signal::GpuPrefixCacheHitRate, -1.0);
+        self.set(Signal::CpuPrefixCacheHitRate, -1.0);
+        self.inc(Signal::Preemptions, s.preemptions as f64);
+        self.inc(Signal::PromptTokens, s.prompt_tokens as f64);
+        self.inc(Signal::GenerationTokens, s.generation_tokens as f64);
+        self.observe(
+            Signal::IterationTokens,
+            (s.prompt_tokens + s.generation_tokens) as f64,
+        );
+        if let Some(lora) = &self.info.lora {
+            let adapters = |active: bool| {
+                if active {
+                    lora.adapter.clone()
+                } else {
+                    String::new()
+                }
+            };
+            let labels = vec![
+                ("max_lora", lora.max_lora.to_string()),
+                ("running_lora_adapters", adapters(s.lora_running)),
+                ("waiting_lora_adapters", adapters(s.lora_waiting)),
+            ];
+            let now = self.info.epoch_unix_secs + s.at.as_secs_f64();
+            self.set_labelled(Signal::LoraRequestsInfo, &labels, now);
+        }
+    }
+
+    fn throughput(&mut self, prompt: f64, generation: f64) {
+        self.set(Signal::AvgPromptThroughput, prompt);
+        self.set(Signal::AvgGenerationThroughput, generation);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! The metrics agree with each other and with the catalogue.
+
+use super::*;
+use crate::clock::SimTime;
+use crate::engine::{
+    Gpu, LengthDist, ModelShape, PerfModel, Pod, PodConfig, Quantization, Traffic, WorkloadConfig,
+};
+use crate::exposition::{Format, encode};
+
+fn info(lora: bool) -> PodInfo {
+    PodInfo {
+        profile: Profile::VllmV0_6,
+        model_name: "mistral-7b-fp16".to_owned(),
+        max_model_len: 4096,
+        cache_config: CacheConfigInfo {
+            block_size: 16,
+            gpu_memory_utilization: 0.9,
+            num_gpu_blocks: 2841,
+            num_cpu_blocks: 2048,
+            swap_space_gib: 4,
+        },
+        lora: lora.then(|| LoraInfo {
+            adapter: "domain".to_owned(),
+            max_lora: 1,
+        }),
+        epoch_unix_secs: 1.7e9,
+    }
+}
+
+fn pod() -> Pod {
+    let gpu = Gpu::builtin("a10g").unwrap();
+    let model = ModelShape::mistral_7b(Quantization::None);
+    let d = LengthDist {
+        median: 200.0,
+        p90: 400.0,
+    };
+    let config = PodConfig {
+        max_model_len: 4096,
+        max_num_seqs: 256,
+        max_num_batched_tokens: 4096,
+        block_size: 16,
+        num_gpu_blocks: 2841,
+        perf: PerfModel::new(&gpu, &model, 0.0),
+        workload: WorkloadConfig {
+            prompt_tokens: d,
+            output_tokens: d,
+            max_tokens: 300,
+        },
+        lora: false,
+    };
+    let mut pod = Pod::new(config, 3, SimTime::ZERO);
+    pod.set_traffic(Traffic::Poisson { rate: 2.0 }, SimTime::ZERO);
+    pod
+}
+
+fn text(metrics: &PodMetrics) -> String {
+    let mut out = String::new();
+    encode(metrics.registry(), Format::PrometheusText, &mut out).unwrap();
+    out
+}
+
+/// The value of the sample `name{labels}`, labels given as they print.
+fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(name_and_labels)?
+            .strip_prefix(' ')?
+            .parse()
+            .ok()
+    })
+}
+
+fn sum_of(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_fresh_pod_shows_only_its_cache_config() {
+    let out = text(&PodMetrics::new(info(false)));
+    let families: Vec<_> = out.lines().filter(|l| l.starts_with("# TYPE")).collect();
+    assert_eq!(families, ["# TYPE vllm:cache_config_info gauge"]);
+    assert!(
+        out.contains("# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n")
+    );
+    assert!(out.contains("num_gpu_blocks=\"2841\""), "{out}");
+}
+
+#[test]
+fn counters_and_histograms_agree() {
+    let mut metrics = PodMetrics::new(info(false));
+    let mut pod = pod();
+    pod.advance_to(SimTime::from_secs_f64(120.0), &mut metrics);
+    let out = text(&metrics);
+    let m = "{model_name=\"mistral-7b-fp16\"}";
+    let success = sum_of(&out, "vllm:request_success_total{");
+    assert!(success > 100.0);
+    assert_eq!(
+        sample(&out, &format!("vllm:e2e_request_latency_seconds_count{m}")),
+        Some(success)
+    );
+    let generated = sample(&out, &format!("vllm:generation_tokens_total{m}")).unwrap();
+    let finished = sample(&out, &format!("vllm:request_generation_tokens_sum{m}")).unwrap();
+    assert_eq!(
+        generated,
+        finished + pod.in_flight_generated_tokens() as f64
+    );
+    let running = sample(&out, &format!("vllm:num_requests_running{m}")).unwrap();
+    assert_eq!(running, pod.running() as f64);
+    assert_eq!(
+        sample(&out, &format!("vllm:gpu_prefix_cache_hit_rate{m}")),
+        Some(-1.0)
+    );
+}
+
+#[test]
+fn every_family_matches_the_catalogue() {
+    let mut metrics = PodMetrics::new(info(true));
+    let mut pod = pod();
+    pod.advance_to(SimTime::from_secs_f64(60.0), &mut metrics);
+    let out = text(&metrics);
+    for def in Profile::VllmV0_6.metrics() {
+        let help = format!("# HELP {} {}\n", def.name, def.help);
+        assert!(out.contains(&help), "missing {help}");
+    }
+    assert!(out.contains("vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"} 17000000"), "{out}");
+    let buckets: Vec<_> = out
+        .lines()
+        .filter(|l| l.starts_with("vllm:request_prompt_tokens_bucket"))
+        .map(|l| l.split("le=\"").nth(1).unwrap().split('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        buckets,
+        [
+            "1", "2", "5", "10", "20", "50", "100", "200", "500", "1000", "2000", "+Inf"
+        ]
+    );
+}
+
+#[test]
+fn lora_info_only_on_lora_pods() {
+    let mut metrics = PodMetrics::new(info(false));
+    pod().advance_to(SimTime::from_secs_f64(10.0), &mut metrics);
+    assert!(!text(&metrics).contains("lora"));
+}
