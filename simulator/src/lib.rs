@@ -15,4 +15,6 @@ pub mod catalogue;
 pub mod clock;
 pub mod engine;
 pub mod exposition;
+pub mod lab;
 pub mod metrics;
+pub mod scenario;

@@ -1,0 +1,301 @@
+//! A running lab: each pod of a scenario, moved along its timeline.
+//!
+//! A [`PodRuntime`] owns one pod's engine and metrics and applies the scenario's
+//! phases to it: traffic changes, outages, and restarts with fresh counters. It moves
+//! only when asked to reach a simulated time, so an idle lab costs nothing between
+//! scrapes. [`Lab`] shares the runtimes with the HTTP listeners, each behind its own
+//! lock, and reads the time from an injected [`Clock`].
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::{Clock, SimTime};
+use crate::engine::{Pod, Traffic};
+use crate::exposition::{self, Format};
+use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
+use crate::scenario::{PodSpec, Scenario};
+
+/// A live incarnation of a pod: from one start to its next outage.
+#[derive(Debug)]
+struct Incarnation {
+    engine: Pod,
+    metrics: PodMetrics,
+    traffic: Traffic,
+}
+
+/// One pod, driven along the scenario's timeline.
+#[derive(Debug)]
+pub struct PodRuntime {
+    scenario: Arc<Scenario>,
+    index: usize,
+    epoch_unix_secs: f64,
+    now: SimTime,
+    starts: u64,
+    live: Option<Incarnation>,
+}
+
+impl PodRuntime {
+    /// Pod `index` of `scenario` at time zero, which happened at Unix time `epoch_unix_secs`.
+    pub fn new(scenario: Arc<Scenario>, index: usize, epoch_unix_secs: f64) -> PodRuntime {
+        let mut runtime = PodRuntime {
+            scenario,
+            index,
+            epoch_unix_secs,
+            now: SimTime::ZERO,
+            starts: 0,
+            live: None,
+        };
+        runtime.enter_phase();
+        runtime
+    }
+
+    /// The pod's specification.
+    pub fn spec(&self) -> &PodSpec {
+        &self.scenario.pods[self.index]
+    }
+
+    /// Whether the pod is up (not held down by the timeline).
+    pub fn is_up(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// How many times the pod has started.
+    pub fn starts(&self) -> u64 {
+        self.starts
+    }
+
+    /// The current incarnation's metrics, if the pod is up.
+    pub fn metrics(&self) -> Option<&PodMetrics> {
+        self.live.as_ref().map(|l| &l.metrics)
+    }
+
+    /// The current incarnation's engine, if the pod is up.
+    pub fn engine(&self) -> Option<&Pod> {
+        self.live.as_ref().map(|l| &l.engine)
+    }
+
+    /// Moves the pod to time `t`, crossing phase boundaries on the way.
+    pub fn advance_to(&mut self, t: SimTime) {
+        while self.now < t {
+            let (_, phase_end) = self.scenario.phase_at(self.now);
+            let until = phase_end.min(t);
+            if let Some(live) = &mut self.live {
+                live.engine.advance_to(until, &mut live.metrics);
+            }
+            self.now = until;
+            self.enter_phase();
+        }
+    }
+
+    /// Applies the phase in force at `self.now`: starts or stops the pod, sets traffic.
+    fn enter_phase(&mut self) {
+        let (phase, _) = self.scenario.phase_at(self.now);
+        let (down, traffic) = (phase.down[self.index], phase.traffic[self.index]);
+        if down {
+            self.live = None;
+            return;
+        }
+        let now = self.now;
+        let live = match &mut self.live {
+            Some(live) => live,
+            None => {
+                self.starts += 1;
+                let spec = &self.scenario.pods[self.index];
+                let seed = pod_seed(self.scenario.seed, &spec.name, self.starts);
+                let engine = Pod::new(spec.config.clone(), seed, now);
+                let metrics = PodMetrics::new(self.pod_info());
+                self.live.insert(Incarnation {
+                    engine,
+                    metrics,
+                    traffic: Traffic::Idle,
+                })
+            }
+        };
+        if live.traffic != traffic {
+            live.engine.set_traffic(traffic, now);
+            live.traffic = traffic;
+        }
+    }
+
+    fn pod_info(&self) -> PodInfo {
+        let spec = self.spec();
+        let block_bytes = spec.model.kv_bytes_per_token() * f64::from(spec.config.block_size);
+        let num_cpu_blocks =
+            ((f64::from(spec.swap_space_gib) * (1u64 << 30) as f64) / block_bytes) as u32;
+        PodInfo {
+            profile: self.scenario.profile,
+            model_name: spec.model_name.clone(),
+            max_model_len: spec.config.max_model_len,
+            cache_config: CacheConfigInfo {
+                block_size: spec.config.block_size,
+                gpu_memory_utilization: spec.gpu_memory_utilization,
+                num_gpu_blocks: spec.config.num_gpu_blocks,
+                num_cpu_blocks,
+                swap_space_gib: spec.swap_space_gib,
+            },
+            lora: spec.lora.as_ref().map(|l| LoraInfo {
+                adapter: l.adapter.clone(),
+                max_lora: l.max_lora,
+            }),
+            epoch_unix_secs: self.epoch_unix_secs,
+        }
+    }
+}
+
+/// A stable seed per pod and start: FNV-1a over the scenario seed, name and start count.
+fn pod_seed(seed: u64, name: &str, start: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed
+        .to_le_bytes()
+        .iter()
+        .chain(name.as_bytes())
+        .chain(&start.to_le_bytes())
+    {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A scenario's pods, shared with the listeners and moved by a clock.
+#[derive(Clone)]
+pub struct Lab {
+    scenario: Arc<Scenario>,
+    clock: Arc<dyn Clock>,
+    pods: Vec<Arc<Mutex<PodRuntime>>>,
+}
+
+impl Lab {
+    /// Every pod of `scenario`, at the clock's time zero.
+    pub fn new(scenario: Scenario, clock: Arc<dyn Clock>) -> Lab {
+        let scenario = Arc::new(scenario);
+        let epoch = clock.epoch_unix_secs();
+        let pods = (0..scenario.pods.len())
+            .map(|i| Arc::new(Mutex::new(PodRuntime::new(scenario.clone(), i, epoch))))
+            .collect();
+        Lab {
+            scenario,
+            clock,
+            pods,
+        }
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// A handle on pod `index`.
+    pub fn pod(&self, index: usize) -> PodHandle {
+        PodHandle {
+            runtime: self.pods[index].clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Handles on every pod, in scenario order.
+    pub fn pods(&self) -> impl Iterator<Item = PodHandle> + '_ {
+        (0..self.pods.len()).map(|i| self.pod(i))
+    }
+}
+
+/// What a listener holds: one pod and the clock.
+#[derive(Clone)]
+pub struct PodHandle {
+    runtime: Arc<Mutex<PodRuntime>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl PodHandle {
+    /// The pod brought up to the clock's time.
+    pub fn now(&self) -> MutexGuard<'_, PodRuntime> {
+        let mut runtime = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
+        runtime.advance_to(self.clock.now());
+        runtime
+    }
+
+    /// The pod's metrics in `format`, or `None` while the pod is down.
+    pub fn scrape(&self, format: Format) -> Option<String> {
+        let runtime = self.now();
+        let metrics = runtime.metrics()?;
+        let mut out = String::with_capacity(32 * 1024);
+        exposition::encode(metrics.registry(), format, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// The pod's name.
+    pub fn name(&self) -> String {
+        self.runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spec()
+            .name
+            .clone()
+    }
+
+    /// The pod's port.
+    pub fn port(&self) -> u16 {
+        self.runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spec()
+            .port
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::scenario::builtin;
+    use std::time::Duration;
+
+    #[test]
+    fn an_outage_resets_the_counters() {
+        let scenario = builtin("spot-preemption").unwrap();
+        let awq = scenario.pod_index("mistral-7b-awq").unwrap();
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        let lab = Lab::new(scenario, clock.clone());
+        let pod = lab.pod(awq);
+        clock.advance(Duration::from_secs(110));
+        let before = pod.scrape(Format::PrometheusText).unwrap();
+        let generated = |text: &str| -> f64 {
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix("vllm:generation_tokens_total{model_name=\"mistral-7b-awq\"} ")
+                })
+                .map_or(0.0, |v| v.parse().unwrap())
+        };
+        assert!(generated(&before) > 1000.0);
+        clock.advance(Duration::from_secs(60));
+        assert!(pod.scrape(Format::PrometheusText).is_none());
+        assert!(!pod.now().is_up());
+        clock.advance(Duration::from_secs(140));
+        let after = pod.scrape(Format::PrometheusText).unwrap();
+        assert_eq!(pod.now().starts(), 2);
+        assert!(
+            generated(&after) > 0.0 && generated(&after) < generated(&before),
+            "counters restart from zero"
+        );
+        // The other pods never went down.
+        assert_eq!(lab.pod(0).now().starts(), 1);
+    }
+
+    #[test]
+    fn the_timeline_repeats() {
+        let scenario = builtin("spot-preemption").unwrap();
+        let (phase, end) = scenario.phase_at(SimTime::from_secs_f64(600.0 + 150.0));
+        assert_eq!(phase.name, "awq-preempted");
+        assert_eq!(end, SimTime::from_secs_f64(600.0 + 300.0));
+    }
+
+    #[test]
+    fn seeds_differ_per_pod_and_start() {
+        assert_ne!(pod_seed(1, "a", 1), pod_seed(1, "b", 1));
+        assert_ne!(pod_seed(1, "a", 1), pod_seed(1, "a", 2));
+        assert_eq!(pod_seed(1, "a", 1), pod_seed(1, "a", 1));
+    }
+}

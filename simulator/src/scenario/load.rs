@@ -1,0 +1,72 @@
+//! Reading scenario text: YAML parsing with located errors, then validation.
+
+use std::path::Path;
+
+use super::error::{ScenarioError, ScenarioErrors};
+use super::schema::ScenarioFile;
+use super::{Scenario, validate};
+
+/// Parses and validates a scenario; `file` names it in errors.
+pub fn load(text: &str, file: &str) -> Result<Scenario, ScenarioErrors> {
+    let mut path = String::new();
+    let parsed: Result<ScenarioFile, serde_saphyr::Error> =
+        serde_saphyr::with_deserializer_from_str(text, |de| {
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                path = e.path().to_string();
+                e.into_inner()
+            })
+        });
+    match parsed {
+        Ok(raw) => validate::validate(raw, file),
+        Err(e) => Err(ScenarioErrors(vec![parse_error(&e, &path, file)])),
+    }
+}
+
+/// Reads and loads a scenario file.
+pub fn load_file(path: &Path) -> Result<Scenario, ScenarioErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioErrors(vec![ScenarioError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            field: "(file)".to_owned(),
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    load(&text, &file)
+}
+
+fn parse_error(e: &serde_saphyr::Error, path: &str, file: &str) -> ScenarioError {
+    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let text = e.without_snippet().to_string();
+    let message = match text.rsplit_once(" at line ") {
+        Some((msg, _)) => msg.to_owned(),
+        None => text,
+    };
+    // Spanned fields add a `.value` step to the path that the file does not have.
+    let mut field = path
+        .replace(".value", "")
+        .trim_start_matches('.')
+        .to_owned();
+    if let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        field = if field.is_empty() {
+            missing.to_owned()
+        } else {
+            format!("{field}.{missing}")
+        };
+    }
+    if field.is_empty() {
+        field = "(document)".to_owned();
+    }
+    ScenarioError {
+        file: file.to_owned(),
+        line,
+        column,
+        field,
+        message,
+    }
+}

@@ -1,0 +1,124 @@
+//! Scenario files: what each pod is and what happens to it over time.
+//!
+//! A scenario names each pod (GPU, model, engine arguments, workload) and a timeline
+//! of phases, each saying how much traffic every pod gets and which pods are down.
+//! [`load`] turns YAML text into a validated [`Scenario`], reporting every problem
+//! with its file, line, column and field; [`builtin`] holds the shipped scenarios.
+//! This module owns no clocks, tasks, sockets or metric names.
+
+mod builtin;
+mod error;
+mod load;
+mod schema;
+mod validate;
+
+pub use builtin::{BUILTIN, builtin};
+pub use error::{ScenarioError, ScenarioErrors};
+pub use load::{load, load_file};
+
+use std::time::Duration;
+
+use crate::catalogue::Profile;
+use crate::clock::SimTime;
+use crate::engine::{Gpu, MemoryPlan, ModelShape, PodConfig, Traffic};
+
+/// A validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// A short name.
+    pub name: String,
+    /// What the scenario shows.
+    pub description: String,
+    /// Seeds every pod's random stream.
+    pub seed: u64,
+    /// The vLLM version the pods impersonate.
+    pub profile: Profile,
+    /// Whether the timeline starts over after its last phase.
+    pub repeat: bool,
+    /// The pods.
+    pub pods: Vec<PodSpec>,
+    /// The timeline, in order.
+    pub phases: Vec<Phase>,
+}
+
+/// One pod of a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodSpec {
+    /// The pod's name, which scrape configs use as its `app` label.
+    pub name: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// `--served-model-name`.
+    pub model_name: String,
+    /// The GPU it runs on.
+    pub gpu: Gpu,
+    /// The model it serves.
+    pub model: ModelShape,
+    /// How GPU memory is split.
+    pub memory: MemoryPlan,
+    /// `--gpu-memory-utilization`.
+    pub gpu_memory_utilization: f64,
+    /// `--swap-space`, GiB.
+    pub swap_space_gib: u32,
+    /// The LoRA adapter its requests use.
+    pub lora: Option<LoraSpec>,
+    /// The engine model's configuration.
+    pub config: PodConfig,
+}
+
+/// A LoRA adapter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoraSpec {
+    /// The adapter's name.
+    pub adapter: String,
+    /// `--max-loras`.
+    pub max_lora: u32,
+}
+
+/// A stretch of the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    /// A short name, for logs.
+    pub name: String,
+    /// How long it lasts; `None` for a last phase that never ends.
+    pub duration: Option<Duration>,
+    /// Each pod's traffic, by pod index.
+    pub traffic: Vec<Traffic>,
+    /// Whether each pod is down, by pod index.
+    pub down: Vec<bool>,
+}
+
+impl Scenario {
+    /// The index of the pod called `name`.
+    pub fn pod_index(&self, name: &str) -> Option<usize> {
+        self.pods.iter().position(|p| p.name == name)
+    }
+
+    /// The phase in force at `t` and when it ends (`SimTime::MAX` if never).
+    pub fn phase_at(&self, t: SimTime) -> (&Phase, SimTime) {
+        let cycle: Option<Duration> = self.phases.iter().map(|p| p.duration).sum();
+        let (offset, base) = match cycle {
+            Some(c) if self.repeat && !c.is_zero() => {
+                let c = c.as_nanos();
+                let into = Duration::from_nanos((((t - SimTime::ZERO).as_nanos()) % c) as u64);
+                (into, SimTime::from_duration((t - SimTime::ZERO) - into))
+            }
+            _ => (t - SimTime::ZERO, SimTime::ZERO),
+        };
+        let mut start = Duration::ZERO;
+        for phase in &self.phases {
+            match phase.duration {
+                Some(d) if offset >= start + d => start += d,
+                Some(d) => return (phase, base + (start + d)),
+                None => return (phase, SimTime::MAX),
+            }
+        }
+        // A non-repeating timeline whose phases all ended: the last one holds.
+        (
+            self.phases
+                .last()
+                .expect("validated scenarios have a phase"),
+            SimTime::MAX,
+        )
+    }
+}

@@ -1,0 +1,267 @@
+//! The scenario file format, as serde reads it.
+//!
+//! Every struct denies unknown fields. Values that can be wrong on their own (a
+//! negative rate, a zero length, a malformed duration) are rejected while parsing, so
+//! the error carries the line and column of the offending value. Rules that relate
+//! several values live in `validate`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScenarioFile {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(default)]
+    pub(super) seed: u64,
+    #[serde(default)]
+    pub(super) profile: ProfileName,
+    #[serde(default)]
+    pub(super) repeat: bool,
+    pub(super) pods: Vec<Spanned<PodFile>>,
+    pub(super) phases: Vec<Spanned<PhaseFile>>,
+}
+
+/// The vLLM version whose metrics the pods expose.
+#[derive(Debug, Default, Deserialize)]
+pub(super) enum ProfileName {
+    #[default]
+    #[serde(rename = "vllm-0.6")]
+    VllmV0_6,
+}
+
+/// One pod.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PodFile {
+    pub(super) name: Spanned<String>,
+    pub(super) port: Spanned<u16>,
+    pub(super) served_model_name: Option<String>,
+    pub(super) gpu: GpuFile,
+    #[serde(default)]
+    pub(super) model: ModelFile,
+    pub(super) engine: Option<Spanned<EngineFile>>,
+    pub(super) lora: Option<LoraFile>,
+    pub(super) workload: WorkloadFile,
+}
+
+/// A GPU: a built-in name, or a custom specification.
+#[derive(Debug)]
+pub(super) enum GpuFile {
+    Builtin(String),
+    Custom(CustomGpu),
+}
+
+/// A GPU the built-in table does not know.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CustomGpu {
+    #[serde(default = "custom_name")]
+    pub(super) name: String,
+    pub(super) memory_gib: Positive,
+    pub(super) bandwidth_gb_s: Positive,
+    pub(super) fp16_tflops: Positive,
+}
+
+fn custom_name() -> String {
+    "custom".to_owned()
+}
+
+impl<'de> Deserialize<'de> for GpuFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct GpuVisitor;
+        impl<'de> Visitor<'de> for GpuVisitor {
+            type Value = GpuFile;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a GPU name or a mapping with memory_gib, bandwidth_gb_s, fp16_tflops")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<GpuFile, E> {
+                Ok(GpuFile::Builtin(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GpuFile, A::Error> {
+                CustomGpu::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(GpuFile::Custom)
+            }
+        }
+        d.deserialize_any(GpuVisitor)
+    }
+}
+
+/// The model's shape; every field defaults to Mistral-7B's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ModelFile {
+    #[serde(default)]
+    pub(super) quantization: QuantizationName,
+    pub(super) params_b: Option<Positive>,
+    pub(super) unquantized_params_b: Option<NonNegative>,
+    pub(super) layers: Option<NonZeroU32>,
+    pub(super) kv_heads: Option<NonZeroU32>,
+    pub(super) head_dim: Option<NonZeroU32>,
+}
+
+/// How the weights are stored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum QuantizationName {
+    #[default]
+    None,
+    Awq,
+}
+
+/// vLLM engine arguments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct EngineFile {
+    pub(super) max_model_len: NonZeroU32,
+    pub(super) max_num_seqs: NonZeroU32,
+    pub(super) max_num_batched_tokens: Option<NonZeroU32>,
+    pub(super) gpu_memory_utilization: Fraction,
+    pub(super) block_size: NonZeroU32,
+    pub(super) swap_space_gib: u32,
+    /// Activations, CUDA graphs and non-torch memory, which vLLM's profiling run
+    /// subtracts before sizing the KV cache.
+    pub(super) overhead_gib: NonNegative,
+}
+
+impl Default for EngineFile {
+    fn default() -> Self {
+        let nz = |n| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        EngineFile {
+            max_model_len: nz(4096),
+            max_num_seqs: nz(256),
+            max_num_batched_tokens: None,
+            gpu_memory_utilization: Fraction(0.9),
+            block_size: nz(16),
+            swap_space_gib: 4,
+            overhead_gib: NonNegative(1.2),
+        }
+    }
+}
+
+/// A LoRA adapter every request of the pod runs through.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoraFile {
+    pub(super) adapter: String,
+    #[serde(default = "one")]
+    pub(super) max_lora: NonZeroU32,
+    /// Step-time overhead of the adapter, as a fraction.
+    #[serde(default = "default_lora_overhead")]
+    pub(super) step_overhead: NonNegative,
+}
+
+fn one() -> NonZeroU32 {
+    NonZeroU32::MIN
+}
+
+fn default_lora_overhead() -> NonNegative {
+    NonNegative(0.07)
+}
+
+/// The requests a pod receives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WorkloadFile {
+    pub(super) prompt_tokens: Spanned<LengthFile>,
+    pub(super) output_tokens: Spanned<LengthFile>,
+    pub(super) max_tokens: NonZeroU32,
+}
+
+/// A token-length distribution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LengthFile {
+    pub(super) median: Positive,
+    pub(super) p90: Option<Positive>,
+}
+
+/// A stretch of the timeline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhaseFile {
+    pub(super) name: String,
+    pub(super) duration: Option<HumanDuration>,
+    #[serde(default)]
+    pub(super) traffic: BTreeMap<String, Spanned<TrafficFile>>,
+    #[serde(default)]
+    pub(super) down: Vec<Spanned<String>>,
+}
+
+/// One pod's traffic during a phase: `rate` (open loop) or `concurrency` (closed loop).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TrafficFile {
+    pub(super) rate: Option<Positive>,
+    pub(super) concurrency: Option<NonZeroU32>,
+    pub(super) think_time: Option<HumanDuration>,
+}
+
+/// A finite number greater than zero.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Positive(pub(super) f64);
+
+/// A finite number, zero or more.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct NonNegative(pub(super) f64);
+
+/// A number in (0, 1].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Fraction(pub(super) f64);
+
+/// A duration such as `90s`, `5m` or `1h 30m`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HumanDuration(pub(super) Duration);
+
+fn checked<'de, D: Deserializer<'de>>(
+    d: D,
+    ok: fn(f64) -> bool,
+    what: &str,
+) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() && ok(v) {
+        Ok(v)
+    } else {
+        Err(de::Error::custom(format_args!("must be {what}, got {v}")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |v| v > 0.0, "greater than 0").map(Positive)
+    }
+}
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |v| v >= 0.0, "0 or more").map(NonNegative)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |v| v > 0.0 && v <= 1.0, "greater than 0 and at most 1").map(Fraction)
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map(HumanDuration)
+            .map_err(|e| {
+                de::Error::custom(format_args!(
+                    "invalid duration {s:?} ({e}); write e.g. 90s, 5m or 1h 30m"
+                ))
+            })
+    }
+}

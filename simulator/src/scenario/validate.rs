@@ -1,0 +1,321 @@
+//! Rules that relate several values of a scenario, checked after parsing. Every
+//! problem is collected, not just the first.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::error::{ScenarioError, ScenarioErrors};
+use super::schema::{
+    EngineFile, GpuFile, LengthFile, PodFile, ProfileName, QuantizationName, ScenarioFile,
+    TrafficFile,
+};
+use super::{LoraSpec, Phase, PodSpec, Scenario};
+use crate::catalogue::Profile;
+use crate::engine::{
+    Gpu, LengthDist, MemoryPlan, ModelShape, PerfModel, PodConfig, Quantization, Traffic,
+    WorkloadConfig,
+};
+
+/// Collects located problems.
+struct Problems<'a> {
+    file: &'a str,
+    list: Vec<ScenarioError>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, at: &Location, field: impl Into<String>, message: impl Into<String>) {
+        self.list.push(ScenarioError {
+            file: self.file.to_owned(),
+            line: at.line(),
+            column: at.column(),
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Turns a parsed file into a [`Scenario`], or every reason it cannot be one.
+pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, ScenarioErrors> {
+    let mut problems = Problems {
+        file,
+        list: Vec::new(),
+    };
+    let top = Location::UNKNOWN;
+    if raw.pods.is_empty() {
+        problems.add(&top, "pods", "a scenario needs at least one pod");
+    }
+    if raw.phases.is_empty() {
+        problems.add(&top, "phases", "a scenario needs at least one phase");
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut ports: HashMap<u16, usize> = HashMap::new();
+    for (i, pod) in raw.pods.iter().enumerate() {
+        let name = &pod.value.name;
+        if names.insert(name.value.as_str(), i).is_some() {
+            problems.add(
+                &name.referenced,
+                format!("pods[{i}].name"),
+                format!("pod name `{}` is used twice", name.value),
+            );
+        }
+        let port = &pod.value.port;
+        if let Some(other) = ports.insert(port.value, i) {
+            problems.add(
+                &port.referenced,
+                format!("pods[{i}].port"),
+                format!("port {} is already used by pods[{other}]", port.value),
+            );
+        }
+    }
+    let pods: Vec<PodSpec> = raw
+        .pods
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| pod(i, p, &mut problems))
+        .collect();
+    let phases = phases(&raw, &names, &mut problems);
+    if !problems.list.is_empty() {
+        return Err(ScenarioErrors(problems.list));
+    }
+    let ProfileName::VllmV0_6 = raw.profile;
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description.trim().to_owned(),
+        seed: raw.seed,
+        profile: Profile::VllmV0_6,
+        repeat: raw.repeat,
+        pods,
+        phases,
+    })
+}
+
+fn pod(i: usize, spanned: &Spanned<PodFile>, problems: &mut Problems<'_>) -> Option<PodSpec> {
+    let p = &spanned.value;
+    let at = &spanned.referenced;
+    let gpu = match &p.gpu {
+        GpuFile::Builtin(name) => Gpu::builtin(name).or_else(|| {
+            let known: Vec<_> = Gpu::builtin_names().collect();
+            problems.add(
+                at,
+                format!("pods[{i}].gpu"),
+                format!("unknown GPU `{name}`, expected one of {}", known.join(", ")),
+            );
+            None
+        }),
+        GpuFile::Custom(c) => Some(Gpu {
+            name: c.name.clone(),
+            memory_gib: c.memory_gib.0,
+            bandwidth_gb_s: c.bandwidth_gb_s.0,
+            fp16_tflops: c.fp16_tflops.0,
+        }),
+    };
+    let quantization = match p.model.quantization {
+        QuantizationName::None => Quantization::None,
+        QuantizationName::Awq => Quantization::Awq,
+    };
+    let base = ModelShape::mistral_7b(quantization);
+    let model = ModelShape {
+        params_b: p.model.params_b.map_or(base.params_b, |v| v.0),
+        unquantized_params_b: p
+            .model
+            .unquantized_params_b
+            .map_or(base.unquantized_params_b, |v| v.0),
+        layers: p.model.layers.map_or(base.layers, |v| v.get()),
+        kv_heads: p.model.kv_heads.map_or(base.kv_heads, |v| v.get()),
+        head_dim: p.model.head_dim.map_or(base.head_dim, |v| v.get()),
+        quantization,
+    };
+    let default_engine = EngineFile::default();
+    let (engine, engine_at) = match &p.engine {
+        Some(e) => (&e.value, &e.referenced),
+        None => (&default_engine, at),
+    };
+    let field = |name: &str| format!("pods[{i}].{name}");
+    let max_model_len = engine.max_model_len.get();
+    let batched = engine
+        .max_num_batched_tokens
+        .map_or(max_model_len.max(2048), |v| v.get());
+    if batched < max_model_len {
+        problems.add(engine_at, field("engine.max_num_batched_tokens"), format!(
+            "max_num_batched_tokens ({batched}) is smaller than max_model_len ({max_model_len}), which vLLM rejects without chunked prefill"
+        ));
+    }
+    let workload = &p.workload;
+    let prompt = length(
+        &workload.prompt_tokens,
+        &field("workload.prompt_tokens"),
+        problems,
+    );
+    let output = length(
+        &workload.output_tokens,
+        &field("workload.output_tokens"),
+        problems,
+    );
+    let gpu = gpu?;
+    let block_size = engine.block_size.get();
+    let memory = MemoryPlan::new(
+        &gpu,
+        &model,
+        engine.gpu_memory_utilization.0,
+        engine.overhead_gib.0,
+        block_size,
+    );
+    let kv_tokens = u64::from(memory.num_gpu_blocks) * u64::from(block_size);
+    if memory.kv_gib <= 0.0 {
+        problems.add(engine_at, field("engine"), format!(
+            "the model does not fit on {}: weights {:.2} GiB + overhead {:.2} GiB exceed the budget of {:.2} GiB ({:.2} GiB x gpu_memory_utilization {})",
+            gpu.name, memory.weights_gib, memory.overhead_gib, memory.budget_gib, gpu.memory_gib, engine.gpu_memory_utilization.0
+        ));
+        return None;
+    }
+    if kv_tokens < u64::from(max_model_len) * 101 / 100 {
+        problems.add(engine_at, field("engine.max_model_len"), format!(
+            "the model's max seq len ({max_model_len}) is larger than the maximum number of tokens that can be stored in KV cache ({kv_tokens}); lower max_model_len or raise gpu_memory_utilization"
+        ));
+        return None;
+    }
+    let lora_overhead = p.lora.as_ref().map_or(0.0, |l| l.step_overhead.0);
+    let config = PodConfig {
+        max_model_len,
+        max_num_seqs: engine.max_num_seqs.get() as usize,
+        max_num_batched_tokens: batched,
+        block_size,
+        num_gpu_blocks: memory.num_gpu_blocks,
+        perf: PerfModel::new(&gpu, &model, lora_overhead),
+        workload: WorkloadConfig {
+            prompt_tokens: prompt?,
+            output_tokens: output?,
+            max_tokens: workload.max_tokens.get(),
+        },
+        lora: p.lora.is_some(),
+    };
+    Some(PodSpec {
+        name: p.name.value.clone(),
+        port: p.port.value,
+        model_name: p
+            .served_model_name
+            .clone()
+            .unwrap_or_else(|| p.name.value.clone()),
+        gpu,
+        model,
+        memory,
+        gpu_memory_utilization: engine.gpu_memory_utilization.0,
+        swap_space_gib: engine.swap_space_gib,
+        lora: p.lora.as_ref().map(|l| LoraSpec {
+            adapter: l.adapter.clone(),
+            max_lora: l.max_lora.get(),
+        }),
+        config,
+    })
+}
+
+fn length(l: &Spanned<LengthFile>, field: &str, problems: &mut Problems<'_>) -> Option<LengthDist> {
+    let median = l.value.median.0;
+    let p90 = l.value.p90.map_or(median, |v| v.0);
+    if p90 < median {
+        problems.add(
+            &l.referenced,
+            format!("{field}.p90"),
+            format!("p90 ({p90}) is below the median ({median})"),
+        );
+        return None;
+    }
+    Some(LengthDist { median, p90 })
+}
+
+fn phases(
+    raw: &ScenarioFile,
+    names: &HashMap<&str, usize>,
+    problems: &mut Problems<'_>,
+) -> Vec<Phase> {
+    let last = raw.phases.len().saturating_sub(1);
+    let mut out = Vec::new();
+    for (i, spanned) in raw.phases.iter().enumerate() {
+        let p = &spanned.value;
+        let at = &spanned.referenced;
+        let duration = p.duration.map(|d| d.0);
+        if duration.is_none() && (i != last || raw.repeat) {
+            let why = if raw.repeat {
+                "a repeating timeline needs every phase's duration"
+            } else {
+                "only the last phase may run forever"
+            };
+            problems.add(
+                at,
+                format!("phases[{i}].duration"),
+                format!("missing duration: {why}"),
+            );
+        }
+        if duration.is_some_and(|d| d.is_zero()) {
+            problems.add(
+                at,
+                format!("phases[{i}].duration"),
+                "duration must be longer than 0s",
+            );
+        }
+        let mut traffic = vec![Traffic::Idle; raw.pods.len()];
+        for (pod, t) in &p.traffic {
+            let field = format!("phases[{i}].traffic.{pod}");
+            match names.get(pod.as_str()) {
+                Some(&k) => {
+                    if let Some(tr) = traffic_of(&t.value, &t.referenced, &field, problems) {
+                        traffic[k] = tr;
+                    }
+                }
+                None => problems.add(&t.referenced, field, format!("no pod is called `{pod}`")),
+            }
+        }
+        let mut down = vec![false; raw.pods.len()];
+        for (j, name) in p.down.iter().enumerate() {
+            match names.get(name.value.as_str()) {
+                Some(&k) => down[k] = true,
+                None => problems.add(
+                    &name.referenced,
+                    format!("phases[{i}].down[{j}]"),
+                    format!("no pod is called `{}`", name.value),
+                ),
+            }
+        }
+        out.push(Phase {
+            name: p.name.clone(),
+            duration,
+            traffic,
+            down,
+        });
+    }
+    out
+}
+
+fn traffic_of(
+    t: &TrafficFile,
+    at: &Location,
+    field: &str,
+    problems: &mut Problems<'_>,
+) -> Option<Traffic> {
+    match (t.rate, t.concurrency) {
+        (Some(rate), None) => {
+            if t.think_time.is_some() {
+                problems.add(
+                    at,
+                    format!("{field}.think_time"),
+                    "think_time applies to concurrency, not rate",
+                );
+            }
+            Some(Traffic::Poisson { rate: rate.0 })
+        }
+        (None, Some(c)) => Some(Traffic::ClosedLoop {
+            concurrency: c.get(),
+            think_time: t.think_time.map_or(Duration::ZERO, |d| d.0),
+        }),
+        _ => {
+            problems.add(
+                at,
+                field.to_owned(),
+                "give exactly one of `rate` (requests/s) or `concurrency` (users)",
+            );
+            None
+        }
+    }
+}
