@@ -12,9 +12,11 @@
 //! - [`cli`]: the command line.
 
 pub mod catalogue;
+pub mod cli;
 pub mod clock;
 pub mod engine;
 pub mod exposition;
 pub mod lab;
 pub mod metrics;
 pub mod scenario;
+pub mod server;

@@ -1,0 +1,60 @@
+//! The command line: clap types, their one-time conversion into typed configs, and
+//! one file per subcommand. This is the only module that uses `anyhow`.
+
+mod check;
+mod run;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::scenario::{self, BUILTIN, Scenario};
+
+/// A synthetic vLLM lab: four Mistral-7B pods exposing vLLM's Prometheus metrics.
+#[derive(Debug, Parser)]
+#[command(name = "vllm-sim", version, about, propagate_version = true)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; `run` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The arguments of `run`, for when no subcommand is given.
+    #[command(flatten)]
+    pub run: run::RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every pod of a scenario until Ctrl-C.
+    Run(run::RunArgs),
+    /// Validate scenario files without serving them.
+    Check(check::CheckArgs),
+}
+
+impl Cli {
+    /// Runs the command; the process exit code follows from the result.
+    pub fn execute(self) -> anyhow::Result<()> {
+        match self.command.unwrap_or(Command::Run(self.run)) {
+            Command::Run(args) => run::execute(args),
+            Command::Check(args) => check::execute(args),
+        }
+    }
+}
+
+/// A scenario named on the command line: a built-in name or a file path.
+fn resolve_scenario(arg: &str) -> anyhow::Result<Scenario> {
+    if let Some(s) = scenario::builtin(arg) {
+        return Ok(s);
+    }
+    let path = PathBuf::from(arg);
+    if !path.exists() {
+        let names: Vec<_> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        anyhow::bail!(
+            "no scenario file {arg:?} and no built-in scenario of that name (built-ins: {})",
+            names.join(", ")
+        );
+    }
+    scenario::load_file(&path).with_context(|| format!("invalid scenario {}", path.display()))
+}

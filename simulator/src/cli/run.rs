@@ -1,0 +1,170 @@
+//! `vllm-sim run [SCENARIO]`: serve every pod of a scenario until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::{Clock, WallClock};
+use crate::lab::Lab;
+use crate::scenario::Scenario;
+use crate::server;
+
+/// Arguments of `run`, as typed.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A built-in scenario name or a scenario file.
+    #[arg(env = "VLLM_SIM_SCENARIO", default_value = "healthy")]
+    pub scenario: String,
+    /// Address every pod listens on.
+    #[arg(long, env = "VLLM_SIM_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Listen on consecutive ports from this one, in scenario order, instead of the
+    /// scenario's ports; 0 picks free ports.
+    #[arg(long, env = "VLLM_SIM_BASE_PORT")]
+    pub base_port: Option<u16>,
+    /// Simulated seconds per wall-clock second.
+    #[arg(long, env = "VLLM_SIM_SPEED", default_value_t = 1.0)]
+    pub speed: f64,
+    /// Replace the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// A validated `run` configuration.
+#[derive(Debug)]
+struct RunConfig {
+    scenario: Scenario,
+    addrs: Vec<SocketAddr>,
+    speed: f64,
+}
+
+impl TryFrom<RunArgs> for RunConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: RunArgs) -> anyhow::Result<RunConfig> {
+        let mut scenario = super::resolve_scenario(&args.scenario)?;
+        if let Some(seed) = args.seed {
+            scenario.seed = seed;
+        }
+        anyhow::ensure!(
+            args.speed.is_finite() && args.speed > 0.0,
+            "--speed must be greater than 0"
+        );
+        let addrs = scenario
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let port = match args.base_port {
+                    Some(0) => Ok(0),
+                    Some(base) => u16::try_from(usize::from(base) + i)
+                        .context("--base-port leaves no room for every pod"),
+                    None => Ok(p.port),
+                };
+                port.map(|port| SocketAddr::new(args.bind, port))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(RunConfig {
+            scenario,
+            addrs,
+            speed: args.speed,
+        })
+    }
+}
+
+pub(super) fn execute(args: RunArgs) -> anyhow::Result<()> {
+    let config = RunConfig::try_from(args)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: RunConfig) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(WallClock::start(config.speed));
+    tracing::info!(
+        "scenario {}: {} (speed x{})",
+        config.scenario.name,
+        config.scenario.description,
+        config.speed
+    );
+    for line in super::check::summary(&config.scenario).lines().skip(1) {
+        tracing::info!("{}", line.trim_start());
+    }
+    let lab = Lab::new(config.scenario, clock);
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for (pod, addr) in lab.pods().zip(&config.addrs) {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{} cannot listen on {addr}", pod.name()))?;
+        let local = listener.local_addr()?;
+        tracing::info!(
+            "{} listening on http://{local} (/metrics, /health)",
+            pod.name()
+        );
+        let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        tasks.push(tokio::spawn(server::serve(listener, pod, shutdown)));
+    }
+    tasks.push(tokio::spawn(log_phases(lab.clone(), config.speed)));
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    for task in tasks.drain(..config.addrs.len()) {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+/// Logs each phase as it begins.
+async fn log_phases(lab: Lab, speed: f64) {
+    loop {
+        let now = lab.clock().now();
+        let (phase, end) = lab.scenario().phase_at(now);
+        let down: Vec<_> = lab
+            .scenario()
+            .pods
+            .iter()
+            .zip(&phase.down)
+            .filter(|(_, d)| **d)
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        tracing::info!(
+            "phase {} begins at t={now}; down: [{}]",
+            phase.name,
+            down.join(", ")
+        );
+        if end == crate::clock::SimTime::MAX {
+            return;
+        }
+        let wait = (end - now).as_secs_f64() / speed;
+        tokio::time::sleep(Duration::from_secs_f64(wait) + Duration::from_millis(1)).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

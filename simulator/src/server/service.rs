@@ -1,0 +1,172 @@
+//! Routing of one pod's HTTP requests, callable without a network.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::exposition::Format;
+use crate::lab::PodHandle;
+
+/// Answers one request for `pod`. Only the method, path and `Accept` header matter,
+/// so any body type will do.
+pub fn respond<B>(req: &Request<B>, pod: &PodHandle) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let route = match path {
+        "/metrics" | "/metrics/" => Route::Metrics,
+        "/health" => Route::Health,
+        _ => return detail(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    match route {
+        Route::Metrics => {
+            let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+            let format = Format::negotiate(accept);
+            match pod.scrape(format) {
+                Some(body) => with_type(
+                    Response::new(Full::new(Bytes::from(body))),
+                    format.content_type(),
+                ),
+                None => unavailable(),
+            }
+        }
+        Route::Health => {
+            if pod.now().is_up() {
+                Response::new(Full::new(Bytes::new()))
+            } else {
+                unavailable()
+            }
+        }
+    }
+}
+
+enum Route {
+    Metrics,
+    Health,
+}
+
+fn unavailable() -> Response<Full<Bytes>> {
+    detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The pod is down (scenario outage)",
+    )
+}
+
+/// A JSON error body in FastAPI's shape, as vLLM's server sends for unknown routes.
+fn detail(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "detail": message }).to_string();
+    let mut response = with_type(
+        Response::new(Full::new(Bytes::from(body))),
+        "application/json",
+    );
+    *response.status_mut() = status;
+    response
+}
+
+fn with_type(
+    mut response: Response<Full<Bytes>>,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::lab::Lab;
+    use crate::scenario::builtin;
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn lab(name: &str) -> (Lab, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        (Lab::new(builtin(name).unwrap(), clock.clone()), clock)
+    }
+
+    fn get(path: &str, accept: Option<&str>) -> Request<()> {
+        let mut b = Request::get(path);
+        if let Some(a) = accept {
+            b = b.header(ACCEPT, a);
+        }
+        b.body(()).unwrap()
+    }
+
+    async fn body(r: Response<Full<Bytes>>) -> String {
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn metrics_negotiate_their_format() {
+        let (lab, clock) = lab("healthy");
+        clock.advance(Duration::from_secs(30));
+        let pod = lab.pod(0);
+        let text = respond(&get("/metrics", None), &pod);
+        assert_eq!(text.status(), StatusCode::OK);
+        assert_eq!(
+            text.headers()[CONTENT_TYPE],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let text = body(text).await;
+        assert!(text.contains("# TYPE vllm:generation_tokens_total counter"));
+        let om = respond(
+            &get(
+                "/metrics",
+                Some("application/openmetrics-text;version=1.0.0"),
+            ),
+            &pod,
+        );
+        assert!(
+            om.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text")
+        );
+        let om = body(om).await;
+        assert!(om.ends_with("# EOF\n"));
+        assert!(om.contains("# TYPE vllm:generation_tokens counter"));
+    }
+
+    #[tokio::test]
+    async fn bad_requests_get_json_errors() {
+        let (lab, _) = lab("healthy");
+        let pod = lab.pod(0);
+        let missing = respond(&get("/nope", None), &pod);
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(body(missing).await, r#"{"detail":"Not Found"}"#);
+        let post = Request::post("/metrics").body(()).unwrap();
+        assert_eq!(
+            respond(&post, &pod).status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pod_held_down_answers_503() {
+        let (lab, clock) = lab("spot-preemption");
+        let awq = lab.pod(lab.scenario().pod_index("mistral-7b-awq").unwrap());
+        assert_eq!(
+            respond(&get("/health", None), &awq).status(),
+            StatusCode::OK
+        );
+        clock.advance(Duration::from_secs(150));
+        assert_eq!(
+            respond(&get("/health", None), &awq).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            respond(&get("/metrics", None), &awq).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            respond(&get("/health", None), &lab.pod(0)).status(),
+            StatusCode::OK
+        );
+    }
+}
