@@ -1,1 +1,10 @@
-fn main(){}
+//! End-to-end tests of vllm-sim against a real Prometheus and promtool.
+//!
+//! One binary, organised by area:
+//! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
+//! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
+//! - `bad_scenarios`: scenario files with mistakes, and the errors they get.
+
+mod bad_scenarios;
+mod exposition;
+mod scenarios;

@@ -1,1 +1,282 @@
-//! x
+//! Test harness for vllm-sim: a real Prometheus process, an in-process simulated lab,
+//! and helpers to query one from the other.
+//!
+//! Prometheus is Debian's binary (`prometheus` on `PATH`), started on 127.0.0.1 with a
+//! temporary data directory and killed when its guard drops. Where it is missing the
+//! tests say so and skip, unless `VLLM_SIM_REQUIRE_PROMETHEUS=1` (as in CI) makes that
+//! a failure.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::watch;
+use vllm_sim::clock::WallClock;
+use vllm_sim::lab::Lab;
+use vllm_sim::scenario::Scenario;
+
+/// Returns early from a test, saying why, when a tool is missing.
+#[macro_export]
+macro_rules! require {
+    ($tool:expr) => {
+        if !$crate::tool_available($tool) {
+            return;
+        }
+    };
+}
+
+/// Whether `tool` is on `PATH`; prints a SKIP line (or panics under
+/// `VLLM_SIM_REQUIRE_PROMETHEUS=1`) when it is not.
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let why = format!(
+            "`{tool}` is not installed (apt-get install --no-install-recommends prometheus)"
+        );
+        assert!(
+            std::env::var_os("VLLM_SIM_REQUIRE_PROMETHEUS").is_none(),
+            "{why}"
+        );
+        eprintln!("SKIP: {why}");
+    }
+    found
+}
+
+/// A lab serving every pod of a scenario on ephemeral loopback ports.
+pub struct Sim {
+    /// Each pod's name and address, in scenario order.
+    pub pods: Vec<(String, SocketAddr)>,
+    stop: watch::Sender<bool>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Sim {
+    /// Serves `scenario` with simulated time running `speed` times the wall clock.
+    pub fn start(scenario: Scenario, speed: f64) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let lab = Lab::new(scenario, Arc::new(WallClock::start(speed)));
+        let (stop, stopped) = watch::channel(false);
+        let mut pods = Vec::new();
+        for pod in lab.pods() {
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .expect("bind a loopback port");
+            pods.push((pod.name(), listener.local_addr().expect("local addr")));
+            let mut stopped = stopped.clone();
+            runtime.spawn(vllm_sim::server::serve(listener, pod, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }));
+        }
+        Sim {
+            pods,
+            stop,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// The address of the pod called `name`.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.pods
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .expect("no such pod")
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// A Prometheus server scraping given targets, killed on drop.
+pub struct Prometheus {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping each `(app, address)` every `interval`, with the `app`
+    /// label added by the scrape config as Kubernetes relabelling would.
+    pub fn start(targets: &[(String, SocketAddr)], interval: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = format!(
+            "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
+        );
+        for (app, addr) in targets {
+            config.push_str(&format!(
+                "      - targets: ['{addr}']\n        labels: {{app: '{app}'}}\n"
+            ));
+        }
+        Prometheus::start_with_config(&config, dir)
+    }
+
+    fn start_with_config(config: &str, dir: tempfile::TempDir) -> Prometheus {
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("write prometheus.yml");
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let prometheus = Prometheus {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        };
+        let ready = eventually(Duration::from_secs(30), || {
+            ureq::get(&format!("{}/-/ready", prometheus.url))
+                .call()
+                .ok()
+                .map(|_| ())
+        });
+        if ready.is_none() {
+            panic!("prometheus did not become ready:\n{}", prometheus.log());
+        }
+        prometheus
+    }
+
+    /// Prometheus's own log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// The `data.result` of an instant query.
+    pub fn query(&self, expr: &str) -> Vec<Value> {
+        let mut response = ureq::get(&format!("{}/api/v1/query", self.url))
+            .query("query", expr)
+            .call()
+            .unwrap_or_else(|e| panic!("query {expr}: {e}"));
+        let body: Value = response.body_mut().read_json().expect("JSON response");
+        assert_eq!(body["status"], "success", "query {expr}: {body}");
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The single value an instant query returns, if it returns exactly one series.
+    pub fn scalar(&self, expr: &str) -> Option<f64> {
+        match self.query(expr).as_slice() {
+            [one] => one["value"][1].as_str()?.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Waits until every target has been scraped successfully at least `scrapes` times.
+    pub fn wait_for_scrapes(&self, scrapes: usize) {
+        let expr = format!("min(count_over_time(up[10m])) >= {scrapes} and min(up) == 1");
+        let done = eventually(Duration::from_secs(90), || {
+            (!self.query(&expr).is_empty()).then_some(())
+        });
+        assert!(
+            done.is_some(),
+            "targets not scraped {scrapes} times: {:?}",
+            self.query("up")
+        );
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 250 ms until it returns `Some`, or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// GETs `url` with an `Accept` header; returns status, content type and body.
+pub fn get(url: &str, accept: &str) -> (u16, String, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(url)
+        .header("Accept", accept)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = response.body_mut().read_to_string().expect("body");
+    (status, content_type, body)
+}
+
+/// Runs `promtool` with `args`, feeding `stdin`; returns exit code and combined output.
+pub fn promtool(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool output");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The repository root.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+}

@@ -8,9 +8,9 @@
 use super::hardware::{Gpu, ModelShape, Quantization};
 
 /// Fixed cost of a step: scheduling, sampling, Python overhead (seconds).
-const STEP_OVERHEAD_S: f64 = 0.004;
+const STEP_OVERHEAD_S: f64 = 0.003;
 /// Fraction of peak bandwidth that weight and KV reads reach.
-const MEMORY_EFFICIENCY: f64 = 0.8;
+const MEMORY_EFFICIENCY: f64 = 0.9;
 /// Fraction of peak FLOPS that prefill GEMMs reach.
 const PREFILL_COMPUTE_EFFICIENCY: f64 = 0.6;
 /// Fraction of peak FLOPS that small-batch decode GEMMs reach.
