@@ -3,8 +3,8 @@
 //!
 //! Prometheus is Debian's binary (`prometheus` on `PATH`), started on 127.0.0.1 with a
 //! temporary data directory and killed when its guard drops. Where it is missing the
-//! tests say so and skip, unless `VLLM_SIM_REQUIRE_PROMETHEUS=1` (as in CI) makes that
-//! a failure.
+//! tests say so and skip, unless `CI` or `VLLM_SIM_REQUIRE_PROMETHEUS` is set, which
+//! makes that a failure.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -28,8 +28,8 @@ macro_rules! require {
     };
 }
 
-/// Whether `tool` is on `PATH`; prints a SKIP line (or panics under
-/// `VLLM_SIM_REQUIRE_PROMETHEUS=1`) when it is not.
+/// Whether `tool` is on `PATH`; prints a SKIP line when it is not (or panics, when
+/// `CI` or `VLLM_SIM_REQUIRE_PROMETHEUS` says a skip would hide a broken set-up).
 pub fn tool_available(tool: &str) -> bool {
     let found = Command::new(tool)
         .arg("--version")

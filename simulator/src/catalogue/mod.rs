@@ -7,9 +7,11 @@
 //! values and knows nothing of the engine's internals.
 
 mod buckets;
+mod markdown;
 mod vllm_v0_6;
 
 pub use buckets::{build_1_2_5_buckets, cudagraph_capture_sizes};
+pub use markdown::markdown;
 
 /// The Prometheus metric type, as printed on the `# TYPE` line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

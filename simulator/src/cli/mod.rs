@@ -31,6 +31,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Validate scenario files without serving them.
     Check(check::CheckArgs),
+    /// Print the simulated vLLM metrics as a Markdown table.
+    Metrics,
 }
 
 impl Cli {
@@ -39,6 +41,13 @@ impl Cli {
         match self.command.unwrap_or(Command::Run(self.run)) {
             Command::Run(args) => run::execute(args),
             Command::Check(args) => check::execute(args),
+            Command::Metrics => {
+                print!(
+                    "{}",
+                    crate::catalogue::markdown(crate::catalogue::Profile::VllmV0_6)
+                );
+                Ok(())
+            }
         }
     }
 }

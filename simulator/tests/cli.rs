@@ -1,0 +1,135 @@
+//! The `vllm-sim` binary as a user runs it: exit codes, messages, listeners, shutdown.
+//!
+//! These live beside the binary (not in the workspace's `tests/` crate) because only
+//! this package's tests can locate the built binary through `CARGO_BIN_EXE_vllm-sim`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn sim() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vllm-sim"));
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap());
+    cmd.env_remove("VLLM_SIM_SCENARIO")
+        .env_remove("VLLM_SIM_BIND")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn check_accepts_the_shipped_scenarios() {
+    let out = sim()
+        .args([
+            "check",
+            "scenarios/healthy.yaml",
+            "scenarios/t4-reality.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("scenarios/t4-reality.yaml: ok"));
+    assert!(stdout.contains("257 blocks (4112 tokens)"), "{stdout}");
+}
+
+#[test]
+fn check_rejects_a_bad_file_with_its_location() {
+    let out = sim()
+        .args([
+            "check",
+            "scenarios/healthy.yaml",
+            "tests/fixtures/bad-scenarios/negative-rate.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tests/fixtures/bad-scenarios/negative-rate.yaml:13:31: phases[0].traffic.mistral-7b-fp16.rate: must be greater than 0, got -2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: 1 of 2 scenario files are invalid"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_rejects_an_unknown_scenario() {
+    let out = sim().args(["run", "no-such-scenario"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "built-ins: healthy, awq-not-quantized, judge-backlog, spot-preemption, t4-reality"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Starts `vllm-sim` with `args` and waits for its four "listening" lines.
+fn serve(args: &[&str]) -> (std::process::Child, Vec<String>) {
+    let mut child = sim().args(args).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut urls = Vec::new();
+    while urls.len() < 4 {
+        let line = lines.next().expect("the simulator exited early").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            urls.push(rest.split(' ').next().unwrap().to_owned());
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, urls)
+}
+
+#[test]
+fn run_serves_four_pods_and_stops_cleanly_on_sigterm() {
+    // No scenario argument: the built-in healthy scenario.
+    let (mut child, urls) = serve(&["--base-port", "0", "--speed", "10"]);
+    for url in &urls {
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        let response = ureq::get(&format!("{url}/health")).call().unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = sim()
+        .args(["run", "healthy", "--base-port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "mistral-7b-fp16 cannot listen on 127.0.0.1:{port}"
+        )),
+        "{stderr}"
+    );
+}
