@@ -3,8 +3,10 @@
 //! One binary, organised by area:
 //! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
-//! - `bad_scenarios`: scenario files with mistakes, and the errors they get.
+//! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
+//! - `config`: the shipped Prometheus configuration.
 
 mod bad_scenarios;
+mod config;
 mod exposition;
 mod scenarios;
