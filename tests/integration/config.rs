@@ -11,7 +11,15 @@ fn example_scrape_config_is_valid_and_labels_every_pod() {
     assert_eq!(code, 0, "{out}");
     let text = std::fs::read_to_string(&path).unwrap();
     for pod in &builtin("healthy").unwrap().pods {
-        let target = format!("- targets: [\"127.0.0.1:{}\"]\n        labels:\n          app: {}\n", pod.port, pod.name);
-        assert!(text.contains(&target), "examples/prometheus.yml does not scrape {} on {}", pod.name, pod.port);
+        let target = format!(
+            "- targets: [\"127.0.0.1:{}\"]\n        labels:\n          app: {}\n",
+            pod.port, pod.name
+        );
+        assert!(
+            text.contains(&target),
+            "examples/prometheus.yml does not scrape {} on {}",
+            pod.name,
+            pod.port
+        );
     }
 }
