@@ -4,9 +4,11 @@
 //! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
-//! - `config`: the shipped Prometheus configuration.
+//! - `config`: the shipped Prometheus configuration;
+//! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack.
 
 mod bad_scenarios;
 mod config;
+mod dashboard;
 mod exposition;
 mod scenarios;

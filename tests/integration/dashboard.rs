@@ -1,0 +1,647 @@
+//! The Team Benchmark KPIs dashboard, proved offline: Grafana's JSON Schema, the spec's
+//! structure, Prometheus's own PromQL parser, and data from a real Prometheus scraping
+//! the simulator. Each rule is a function returning problems, and a broken copy of the
+//! dashboard shows that each can fail.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use vllm_sim::scenario::builtin;
+use vllm_sim_tests::{Prometheus, Sim, promtool, repo_root, require, tool_available};
+
+const DASHBOARD: &str = "dashboard/llm-platform-overview.json";
+
+/// Panels whose series a later part of the lab provides, so they have no data yet.
+const NO_DATA_YET: &[(u64, &str)] = &[(
+    52,
+    "lab_gateway_requests_total comes from the lab gateway, not yet simulated",
+)];
+
+/// The spec's panels: id, type, title, and the row each sits in (`None` for rows).
+const SPEC_PANELS: &[(u64, &str, &str, Option<u64>)] = &[
+    (60, "row", "Overview", None),
+    (1, "stat", "Active Models", Some(60)),
+    (2, "stat", "Total RPS", Some(60)),
+    (3, "stat", "P95 Latency Avg", Some(60)),
+    (4, "stat", "Waiting Queue", Some(60)),
+    (5, "stat", "Avg Throughput", Some(60)),
+    (6, "stat", "GPU Cache Avg", Some(60)),
+    (10, "row", "Quantization — AWQ vs FP16 Baseline", None),
+    (11, "timeseries", "P95 E2E Latency", Some(10)),
+    (12, "timeseries", "Generation Throughput", Some(10)),
+    (13, "timeseries", "Time to First Token", Some(10)),
+    (14, "timeseries", "GPU KV-Cache Usage", Some(10)),
+    (15, "timeseries", "Decode Time per Token", Some(10)),
+    (16, "timeseries", "Tokens Generated", Some(10)),
+    (20, "row", "Fine-Tuning — LoRA vs FP16 Baseline", None),
+    (21, "timeseries", "P95 E2E Latency", Some(20)),
+    (22, "timeseries", "Generation Throughput", Some(20)),
+    (23, "timeseries", "Time to First Token", Some(20)),
+    (24, "timeseries", "GPU KV-Cache Usage", Some(20)),
+    (25, "timeseries", "Decode Time per Token", Some(20)),
+    (26, "timeseries", "Tokens Generated", Some(20)),
+    (30, "row", "Evaluation — Judge Model", None),
+    (31, "timeseries", "P95 E2E Latency", Some(30)),
+    (32, "timeseries", "Generation Throughput", Some(30)),
+    (33, "timeseries", "Time to First Token", Some(30)),
+    (34, "timeseries", "GPU KV-Cache Usage", Some(30)),
+    (35, "timeseries", "Queue Depth", Some(30)),
+    (36, "timeseries", "Avg Tokens per Request", Some(30)),
+    (40, "row", "Head-to-Head — All Models", None),
+    (41, "timeseries", "P95 Latency — All Models", Some(40)),
+    (42, "timeseries", "Throughput — All Models", Some(40)),
+    (43, "timeseries", "GPU Cache — All Models", Some(40)),
+    (44, "timeseries", "Request Rate — All Models", Some(40)),
+    (45, "timeseries", "TTFT — All Models", Some(40)),
+    (46, "timeseries", "Queue — All Models", Some(40)),
+    (50, "row", "Benchmark Traces & Logs", None),
+    (51, "logs", "Benchmark Run Logs", Some(50)),
+    (52, "table", "Gateway Requests by Team", Some(50)),
+];
+
+/// Threshold steps as (colour, value), base first.
+type Steps = &'static [(&'static str, Option<f64>)];
+
+/// The spec's stat thresholds, by panel id.
+const SPEC_THRESHOLDS: &[(u64, Steps)] = &[
+    (
+        1,
+        &[("red", None), ("yellow", Some(3.0)), ("green", Some(4.0))],
+    ),
+    (
+        3,
+        &[("green", None), ("yellow", Some(2.0)), ("red", Some(5.0))],
+    ),
+    (
+        4,
+        &[("green", None), ("yellow", Some(1.0)), ("red", Some(11.0))],
+    ),
+    (
+        6,
+        &[("green", None), ("yellow", Some(70.0)), ("red", Some(90.0))],
+    ),
+];
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn dashboard() -> Value {
+    serde_json::from_str(&read(DASHBOARD)).expect("dashboard JSON")
+}
+
+fn yaml(path: &str) -> Value {
+    serde_saphyr::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every panel with the id of the row it belongs to: a collapsed row's `panels`, or
+/// the top-level panels after an expanded row.
+fn panels(d: &Value) -> Vec<(&Value, Option<u64>)> {
+    let mut out = Vec::new();
+    let mut row = None;
+    for p in d["panels"].as_array().into_iter().flatten() {
+        if p["type"] == "row" {
+            out.push((p, None));
+            row = p["id"].as_u64();
+            for child in p["panels"].as_array().into_iter().flatten() {
+                out.push((child, row));
+            }
+        } else {
+            out.push((p, row));
+        }
+    }
+    out
+}
+
+fn targets(p: &Value) -> impl Iterator<Item = &Value> {
+    p["targets"].as_array().into_iter().flatten()
+}
+
+/// The structural rules Grafana's schema cannot express.
+fn structure_problems(d: &Value, datasource_uids: &HashSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let all = panels(d);
+    let mut ids = HashSet::new();
+    for (p, _) in &all {
+        if !ids.insert(p["id"].as_u64()) {
+            problems.push(format!("panel id {} is used twice", p["id"]));
+        }
+    }
+    let found: Vec<(u64, &str, &str, Option<u64>)> = all
+        .iter()
+        .map(|(p, row)| {
+            (
+                p["id"].as_u64().unwrap_or(0),
+                p["type"].as_str().unwrap_or(""),
+                p["title"].as_str().unwrap_or(""),
+                *row,
+            )
+        })
+        .collect();
+    for spec in SPEC_PANELS {
+        if !found.contains(spec) {
+            problems.push(format!("the spec's panel {spec:?} is missing or differs"));
+        }
+    }
+    if found.len() != SPEC_PANELS.len() {
+        problems.push(format!(
+            "{} panels, the spec has {}",
+            found.len(),
+            SPEC_PANELS.len()
+        ));
+    }
+    // Geometry: inside 24 columns, below its row, no overlaps within a row.
+    let mut by_row: HashMap<Option<u64>, Vec<(&Value, [i64; 4])>> = HashMap::new();
+    let row_y: HashMap<u64, i64> = all
+        .iter()
+        .filter(|(p, _)| p["type"] == "row")
+        .map(|(p, _)| {
+            (
+                p["id"].as_u64().unwrap(),
+                p["gridPos"]["y"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    for (p, row) in &all {
+        let g = &p["gridPos"];
+        let [x, y, w, h] = ["x", "y", "w", "h"].map(|k| g[k].as_i64().unwrap_or(-1));
+        if x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > 24 {
+            problems.push(format!(
+                "panel {} has gridPos {g} outside the 24-column grid",
+                p["id"]
+            ));
+        }
+        if let Some(r) = row
+            && y <= row_y[r]
+        {
+            problems.push(format!(
+                "panel {} (y {y}) is not below its row {r} (y {})",
+                p["id"], row_y[r]
+            ));
+        }
+        if p["type"] != "row" {
+            by_row.entry(*row).or_default().push((p, [x, y, w, h]));
+        }
+    }
+    for group in by_row.values() {
+        for (i, (a, [ax, ay, aw, ah])) in group.iter().enumerate() {
+            for (b, [bx, by, bw, bh]) in &group[i + 1..] {
+                if ax < &(bx + bw) && bx < &(ax + aw) && ay < &(by + bh) && by < &(ay + ah) {
+                    problems.push(format!("panels {} and {} overlap", a["id"], b["id"]));
+                }
+            }
+        }
+    }
+    // Rows: Overview expanded, the others collapsed.
+    for (p, _) in all.iter().filter(|(p, _)| p["type"] == "row") {
+        let expanded = p["id"] == 60;
+        if p["collapsed"] != json!(!expanded) {
+            problems.push(format!(
+                "row {} should be {}",
+                p["id"],
+                if expanded { "expanded" } else { "collapsed" }
+            ));
+        }
+    }
+    // Datasources, thresholds, reducers.
+    for (p, _) in &all {
+        let refs = std::iter::once(&p["datasource"]).chain(targets(p).map(|t| &t["datasource"]));
+        for ds in refs.filter(|ds| !ds.is_null()) {
+            let uid = ds["uid"].as_str().unwrap_or("");
+            if !datasource_uids.contains(uid) {
+                problems.push(format!(
+                    "panel {} uses datasource uid {uid:?}, which the provisioning does not define",
+                    p["id"]
+                ));
+            }
+        }
+        let steps = p["fieldConfig"]["defaults"]["thresholds"]["steps"].as_array();
+        if let Some(steps) = steps {
+            if steps.first().is_some_and(|s| !s["value"].is_null()) {
+                problems.push(format!(
+                    "panel {}: the base threshold step must have value null",
+                    p["id"]
+                ));
+            }
+            let values: Vec<f64> = steps
+                .iter()
+                .skip(1)
+                .filter_map(|s| s["value"].as_f64())
+                .collect();
+            if values.len() + 1 != steps.len() || values.windows(2).any(|w| w[0] >= w[1]) {
+                problems.push(format!(
+                    "panel {}: threshold steps are not sorted numbers",
+                    p["id"]
+                ));
+            }
+        }
+        if p["type"] == "stat"
+            && p["options"]["reduceOptions"]["calcs"]
+                .as_array()
+                .is_none_or(|c| c.is_empty())
+        {
+            problems.push(format!("stat panel {} has no reducer", p["id"]));
+        }
+    }
+    for (id, spec) in SPEC_THRESHOLDS {
+        let p = all
+            .iter()
+            .find(|(p, _)| p["id"] == *id)
+            .map(|(p, _)| *p)
+            .unwrap_or(&Value::Null);
+        let steps: Vec<(&str, Option<f64>)> = p["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| (s["color"].as_str().unwrap_or(""), s["value"].as_f64()))
+            .collect();
+        if steps != *spec {
+            problems.push(format!(
+                "panel {id} thresholds {steps:?}, the spec says {spec:?}"
+            ));
+        }
+    }
+    problems
+}
+
+fn provisioned_uids() -> HashSet<String> {
+    let ds = yaml("dashboard/provisioning/datasources/datasources.yaml");
+    ds["datasources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["uid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn dashboard_has_the_spec_structure() {
+    let d = dashboard();
+    let problems = structure_problems(&d, &provisioned_uids());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(d["uid"], "llm-platform-overview");
+    assert_eq!(d["title"], "Team Benchmark KPIs");
+    assert_eq!(d["refresh"], "15s");
+    assert!(d["schemaVersion"].as_u64().unwrap() >= 39);
+    assert_eq!(
+        d["time"]["from"], "now-30m",
+        "the default range covers a benchmark run (5-15 min)"
+    );
+    let legends: HashSet<&str> = panels(&d)
+        .iter()
+        .flat_map(|(p, _)| targets(p))
+        .filter_map(|t| t["legendFormat"].as_str())
+        .collect();
+    for name in ["AWQ", "FP16", "LoRA", "Judge"] {
+        assert!(legends.contains(name), "no series is called {name}");
+    }
+}
+
+#[test]
+fn structure_rules_catch_a_broken_dashboard() {
+    let uids = provisioned_uids();
+    type Breakage = (&'static str, fn(&mut Value));
+    let breakages: &[Breakage] = &[
+        ("duplicate id", |d| d["panels"][2]["id"] = json!(1)),
+        ("overlap", |d| d["panels"][2]["gridPos"]["x"] = json!(2)),
+        ("too wide", |d| d["panels"][1]["gridPos"]["w"] = json!(25)),
+        ("unknown datasource", |d| {
+            d["panels"][1]["datasource"]["uid"] = json!("prom")
+        }),
+        ("unsorted thresholds", |d| {
+            d["panels"][3]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] = json!(9)
+        }),
+        ("no reducer", |d| {
+            d["panels"][1]["options"]["reduceOptions"]["calcs"] = json!([])
+        }),
+        ("wrong type", |d| d["panels"][1]["type"] = json!("gauge")),
+        ("missing panel", |d| {
+            d["panels"].as_array_mut().unwrap().remove(6);
+        }),
+    ];
+    for (what, breaks) in breakages {
+        let mut d = dashboard();
+        breaks(&mut d);
+        assert!(
+            !structure_problems(&d, &uids).is_empty(),
+            "a dashboard with {what} passed"
+        );
+    }
+}
+
+/// Grafana's JSON Schemas, from the workplace's shared reference folder.
+fn schema_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/schemas/grafana");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: Grafana's JSON Schemas not found at {} (the shared reference folder)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// A validator for `definitions.<name>` of a schema file.
+fn definition(dir: &Path, file: &str, name: Option<&str>) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut schema: Value = serde_json::from_str(&text).expect("schema JSON");
+    if let Some(name) = name {
+        schema["$ref"] = json!(format!("#/definitions/{name}"));
+    }
+    jsonschema::draft7::new(&schema).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn schema_errors(v: &jsonschema::Validator, instance: &Value, what: &str) -> Vec<String> {
+    v.iter_errors(instance)
+        .map(|e| format!("{what}: {e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn dashboard_matches_grafana_json_schema() {
+    let Some(dir) = schema_dir() else { return };
+    let d = dashboard();
+    let mut errors = schema_errors(
+        &definition(&dir, "dashboard.jsonschema.json", None),
+        &d,
+        "dashboard",
+    );
+    for (p, _) in panels(&d) {
+        let kind = p["type"].as_str().unwrap_or("");
+        let id = &p["id"];
+        if kind != "row" {
+            let file = format!("{kind}.jsonschema.json");
+            errors.extend(schema_errors(
+                &definition(&dir, &file, Some("Options")),
+                &p["options"],
+                &format!("panel {id} options"),
+            ));
+            let custom = &p["fieldConfig"]["defaults"]["custom"];
+            if !custom.is_null() {
+                errors.extend(schema_errors(
+                    &definition(&dir, &file, Some("FieldConfig")),
+                    custom,
+                    &format!("panel {id} custom"),
+                ));
+            }
+        }
+        for t in targets(p) {
+            let (file, def) = match t["datasource"]["type"].as_str() {
+                Some("loki") => ("loki.jsonschema.json", "dataquery"),
+                _ => ("prometheus.jsonschema.json", "Dataquery"),
+            };
+            errors.extend(schema_errors(
+                &definition(&dir, file, Some(def)),
+                t,
+                &format!("panel {id} target"),
+            ));
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // The schema is strict enough to notice a broken panel.
+    let mut broken = d.clone();
+    broken["panels"][1]["gridPos"]["w"] = json!(25);
+    assert!(
+        !schema_errors(
+            &definition(&dir, "dashboard.jsonschema.json", None),
+            &broken,
+            ""
+        )
+        .is_empty()
+    );
+}
+
+/// Every `(panel id, refId, expr)` of the Prometheus targets.
+fn promql(d: &Value) -> Vec<(u64, String, String)> {
+    panels(d)
+        .iter()
+        .flat_map(|(p, _)| targets(p).map(move |t| (*p, t)))
+        .filter(|(p, t)| t["datasource"]["type"] != "loki" && p["type"] != "row")
+        .map(|(p, t)| {
+            (
+                p["id"].as_u64().unwrap(),
+                t["refId"].as_str().unwrap_or("").to_owned(),
+                t["expr"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_promql_expression_parses_with_prometheus_parser() {
+    require!("promtool");
+    let exprs = promql(&dashboard());
+    assert!(exprs.len() > 50);
+    let rules: Vec<Value> = exprs
+        .iter()
+        .map(|(id, r, expr)| json!({"record": format!("panel_{id}:{}", r.to_lowercase()), "expr": expr}))
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        json!({"groups": [{"name": "dashboard", "rules": rules}]}).to_string(),
+    )
+    .unwrap();
+    let (code, out) = promtool(&["check", "rules", file.path().to_str().unwrap()], "");
+    assert_eq!(code, 0, "{out}");
+    // And promtool does fail on a typo.
+    std::fs::write(
+        file.path(),
+        r#"{"groups":[{"name":"x","rules":[{"record":"x:y","expr":"sum(rate(vllm:e2e[5m])"}]}]}"#,
+    )
+    .unwrap();
+    assert_ne!(
+        promtool(&["check", "rules", file.path().to_str().unwrap()], "").0,
+        0
+    );
+}
+
+/// A LogQL log query: a stream selector, then line filters.
+fn is_logql(expr: &str) -> bool {
+    let string = r#""(?:[^"\\]|\\.)*""#;
+    let matcher = format!(r#"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?:=|!=|=~|!~)\s*{string}\s*"#);
+    let pattern =
+        format!(r#"^\{{{matcher}(?:,{matcher})*\}}(?:\s*(?:\|=|!=|\|~|!~)\s*{string})*\s*$"#);
+    regex_lite::Regex::new(&pattern).unwrap().is_match(expr)
+}
+
+#[test]
+fn every_logql_expression_matches_the_grammar() {
+    let d = dashboard();
+    let logql: Vec<_> = panels(&d)
+        .iter()
+        .flat_map(|(p, _)| targets(p))
+        .filter(|t| t["datasource"]["type"] == "loki")
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        logql,
+        [r#"{namespace="platform"} |~ "bench|benchmark|harness""#]
+    );
+    assert!(logql.iter().all(|e| is_logql(e)));
+    assert!(!is_logql(r#"{namespace="platform" |~ "bench""#));
+    assert!(!is_logql(r#"namespace="platform""#));
+}
+
+#[test]
+fn every_prometheus_query_returns_data_from_the_simulator() {
+    if !tool_available("prometheus") {
+        return;
+    }
+    let sim = Sim::start(builtin("healthy").unwrap(), 20.0);
+    let prometheus = Prometheus::start(&sim.pods, "1s");
+    prometheus.wait_for_scrapes(8);
+    let mut empty = Vec::new();
+    for (id, r, expr) in promql(&dashboard()) {
+        let expected_empty = NO_DATA_YET.iter().find(|(p, _)| *p == id);
+        let got = prometheus.query(&expr);
+        match expected_empty {
+            Some((_, why)) => assert!(
+                got.is_empty(),
+                "panel {id} was expected to have no data yet ({why})"
+            ),
+            None if got.is_empty() => empty.push(format!("panel {id} {r}: {expr}")),
+            None => {}
+        }
+    }
+    assert!(
+        empty.is_empty(),
+        "queries without data:\n{}",
+        empty.join("\n")
+    );
+}
+
+#[test]
+fn configmap_holds_the_dashboard_verbatim() {
+    let configmap = yaml("k8s/base/observability/grafana-dashboards.yaml");
+    assert_eq!(configmap["kind"], "ConfigMap");
+    assert_eq!(
+        configmap["data"]["llm-platform.json"].as_str(),
+        Some(read(DASHBOARD).as_str()),
+        "regenerate the ConfigMap (docs/dashboard.md)"
+    );
+}
+
+#[test]
+fn provisioning_puts_the_dashboard_in_its_folder() {
+    let providers = yaml("dashboard/provisioning/dashboards/dashboards.yaml");
+    let provider = &providers["providers"][0];
+    assert_eq!(provider["folder"], "LLM Platform");
+    assert_eq!(provider["options"]["path"], "/var/lib/grafana/dashboards");
+    assert_eq!(
+        provided_uids_and_types(),
+        HashSet::from([
+            ("prometheus".to_owned(), "prometheus".to_owned()),
+            ("loki".to_owned(), "loki".to_owned())
+        ])
+    );
+}
+
+fn provided_uids_and_types() -> HashSet<(String, String)> {
+    let ds = yaml("dashboard/provisioning/datasources/datasources.yaml");
+    ds["datasources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["uid"].as_str().unwrap_or("").to_owned(),
+                d["type"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn compose_stack_matches_the_compose_specification() {
+    let compose = yaml("compose.yaml");
+    let dir = repo_root().join("../shared/schemas/compose");
+    if dir.is_dir() {
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("compose-spec.json")).unwrap())
+                .unwrap();
+        let validator = jsonschema::draft7::new(&schema).expect("compose schema");
+        let errors = schema_errors(&validator, &compose, "compose.yaml");
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        assert!(!validator.is_valid(&json!({"services": {"x": {"image": 3}}})));
+    } else {
+        eprintln!(
+            "SKIP: the Compose Specification schema not found at {}",
+            dir.display()
+        );
+    }
+    let services = compose["services"].as_object().expect("services");
+    for name in ["vllm-sim", "prometheus", "loki", "grafana"] {
+        let s = &services[name];
+        assert!(!s["healthcheck"].is_null(), "{name} has no healthcheck");
+        if let Some(image) = s["image"].as_str().filter(|_| s["build"].is_null()) {
+            assert!(
+                image.contains(':') && !image.ends_with(":latest"),
+                "{name} image {image} is not pinned"
+            );
+        }
+        for volume in s["volumes"].as_array().into_iter().flatten() {
+            let source = volume.as_str().unwrap().split(':').next().unwrap();
+            assert!(
+                repo_root().join(source).exists(),
+                "{name} mounts missing {source}"
+            );
+        }
+    }
+    assert!(
+        services["vllm-sim"]["environment"]["VLLM_SIM_SCENARIO"]
+            .as_str()
+            .unwrap()
+            .contains("VLLM_SIM_SCENARIO")
+    );
+    let home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        home,
+        "/var/lib/grafana/dashboards/llm-platform-overview.json"
+    );
+    assert!(
+        services["grafana"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str() == Some("3000:3000"))
+    );
+}
+
+#[test]
+fn prometheus_configs_are_valid_and_in_step() {
+    require!("promtool");
+    let (code, out) = promtool(
+        &[
+            "check",
+            "config",
+            repo_root()
+                .join("dashboard/prometheus.yml")
+                .to_str()
+                .unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    let strip = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("vllm-sim:", "127.0.0.1:")
+    };
+    assert_eq!(
+        strip(&read("dashboard/prometheus.yml")),
+        strip(&read("examples/prometheus.yml"))
+    );
+    let scrape = yaml("dashboard/prometheus.yml");
+    assert_eq!(
+        scrape["global"]["scrape_interval"], "15s",
+        "the spec scrapes every 15 s"
+    );
+}
