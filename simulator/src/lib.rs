@@ -9,6 +9,7 @@
 //! - [`scenario`]: scenario files: schema, loading, validation, built-ins.
 //! - [`lab`]: a running lab: pods on a timeline of phases.
 //! - [`server`]: the HTTP listener of each pod.
+//! - [`rig`]: checks a Grafana dashboard's panels against a Prometheus.
 //! - [`cli`]: the command line.
 
 pub mod catalogue;
@@ -20,3 +21,4 @@ pub mod lab;
 pub mod metrics;
 pub mod scenario;
 pub mod server;
+pub mod rig;

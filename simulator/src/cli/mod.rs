@@ -1,8 +1,10 @@
 //! The command line: clap types, their one-time conversion into typed configs, and
 //! one file per subcommand. This is the only module that uses `anyhow`.
 
+mod backfill;
 mod check;
 mod run;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -33,6 +35,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the simulated vLLM metrics as a Markdown table.
     Metrics,
+    /// Check every panel of a Grafana dashboard against a Prometheus.
+    Verify(verify::VerifyArgs),
+    /// Write a scenario's history as timestamped OpenMetrics, for promtool's backfill.
+    Backfill(backfill::BackfillArgs),
 }
 
 impl Cli {
@@ -41,6 +47,8 @@ impl Cli {
         match self.command.unwrap_or(Command::Run(self.run)) {
             Command::Run(args) => run::execute(args),
             Command::Check(args) => check::execute(args),
+            Command::Verify(args) => verify::execute(args),
+            Command::Backfill(args) => backfill::execute(args),
             Command::Metrics => {
                 print!(
                     "{}",
