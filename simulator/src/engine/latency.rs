@@ -16,9 +16,9 @@ const PREFILL_COMPUTE_EFFICIENCY: f64 = 0.6;
 /// Fraction of peak FLOPS that small-batch decode GEMMs reach.
 const DECODE_COMPUTE_EFFICIENCY: f64 = 0.35;
 /// FLOPs per weight that AWQ spends dequantizing on every step.
-const AWQ_DEQUANT_FLOPS_PER_WEIGHT: f64 = 32.0;
+const AWQ_DEQUANT_FLOPS_PER_WEIGHT: f64 = 24.0;
 /// Slow-down of AWQ GEMMs against FP16 ones at decode.
-const AWQ_DECODE_GEMM_FACTOR: f64 = 1.5;
+const AWQ_DECODE_GEMM_FACTOR: f64 = 1.25;
 
 /// Per-step costs of one pod, precomputed from its GPU and model.
 #[derive(Clone, Debug, PartialEq)]

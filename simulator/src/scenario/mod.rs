@@ -21,6 +21,7 @@ use std::time::Duration;
 use crate::catalogue::Profile;
 use crate::clock::SimTime;
 use crate::engine::{Gpu, MemoryPlan, ModelShape, PodConfig, Traffic};
+use crate::rig::Expectation;
 
 /// A validated scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +40,8 @@ pub struct Scenario {
     pub pods: Vec<PodSpec>,
     /// The timeline, in order.
     pub phases: Vec<Phase>,
+    /// What the dashboard must show under this scenario.
+    pub expectations: Vec<Expectation>,
 }
 
 /// One pod of a scenario.

@@ -29,6 +29,54 @@ pub(super) struct ScenarioFile {
     pub(super) repeat: bool,
     pub(super) pods: Vec<Spanned<PodFile>>,
     pub(super) phases: Vec<Spanned<PhaseFile>>,
+    #[serde(default)]
+    pub(super) expect: Vec<Spanned<ExpectationFile>>,
+}
+
+/// What a dashboard panel must show under this scenario (`vllm-sim verify`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExpectationFile {
+    pub(super) panel: PanelFile,
+    pub(super) series: Option<String>,
+    pub(super) reduce: Option<String>,
+    pub(super) color: Option<String>,
+    pub(super) min: Option<f64>,
+    pub(super) max: Option<f64>,
+    pub(super) ratio_to: Option<String>,
+    pub(super) skip: Option<String>,
+    pub(super) note: Option<String>,
+}
+
+/// A panel by id (a number) or title (a string).
+#[derive(Debug)]
+pub(super) enum PanelFile {
+    Id(u64),
+    Title(String),
+}
+
+impl<'de> Deserialize<'de> for PanelFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PanelVisitor;
+        impl Visitor<'_> for PanelVisitor {
+            type Value = PanelFile;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a panel id (number) or title (string)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PanelFile, E> {
+                Ok(PanelFile::Id(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PanelFile, E> {
+                u64::try_from(v)
+                    .map(PanelFile::Id)
+                    .map_err(|_| E::custom("panel ids are not negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PanelFile, E> {
+                Ok(PanelFile::Title(v.to_owned()))
+            }
+        }
+        d.deserialize_any(PanelVisitor)
+    }
 }
 
 /// The vLLM version whose metrics the pods expose.
