@@ -1,11 +1,92 @@
-//! `vllm-sim backfill`: a scenario's history as timestamped OpenMetrics.
+//! `vllm-sim backfill`: a scenario's history as timestamped OpenMetrics, ready for
+//! `promtool tsdb create-blocks-from openmetrics`.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
 use clap::Args;
 
-/// Arguments of `backfill`.
-#[derive(Debug, Args)]
-pub struct BackfillArgs {}
+use crate::lab::{BackfillPlan, backfill};
 
-pub(super) fn execute(_args: BackfillArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// Arguments of `backfill`, as typed.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// A built-in scenario name or a scenario file.
+    #[arg(default_value = "healthy")]
+    pub scenario: String,
+    /// How much history to write.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Time between scrapes, as Prometheus's scrape_interval.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+    /// When the history ends: `now` or Unix seconds. Give it for byte-identical files.
+    #[arg(long, default_value = "now")]
+    pub end: String,
+    /// Where to write; `-` for standard output.
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+    /// The `job` label of every series.
+    #[arg(long, default_value = "vllm")]
+    pub job: String,
+    /// The host part of each pod's `instance` label.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Replace the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
+    let mut scenario = super::resolve_scenario(&args.scenario)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    anyhow::ensure!(
+        !args.interval.is_zero(),
+        "--interval must be longer than 0s"
+    );
+    let end = match args.end.as_str() {
+        "now" => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .context("the clock is before 1970")?
+            .as_secs(),
+        unix => unix
+            .parse()
+            .with_context(|| format!("--end {unix:?} is neither `now` nor Unix seconds"))?,
+    };
+    let plan = BackfillPlan {
+        start_unix_secs: end.saturating_sub(args.duration.as_secs()) as f64,
+        duration: args.duration,
+        interval: args.interval,
+        job: args.job,
+        host: args.host,
+    };
+    let started = Instant::now();
+    let writer = backfill(Arc::new(scenario), &plan);
+    let samples = if args.out.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        let n = writer.write(&mut out)?;
+        out.flush()?;
+        n
+    } else {
+        let file = File::create(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        let mut out = BufWriter::new(file);
+        let n = writer.write(&mut out)?;
+        out.flush()?;
+        n
+    };
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        "{samples} samples from {} to {} in {secs:.2} s ({:.0} samples/s)",
+        plan.start_unix_secs,
+        end,
+        samples as f64 / secs
+    );
+    Ok(())
 }

@@ -3,6 +3,11 @@
 //! As prometheus_client's `choose_encoder` does, a request whose `Accept` header names
 //! `application/openmetrics-text` gets OpenMetrics 1.0 (ending in `# EOF`); anything
 //! else gets the Prometheus text format 0.0.4. A real Prometheus asks for OpenMetrics.
+//! [`BackfillWriter`] turns many OpenMetrics scrapes into one timestamped document.
+
+mod backfill;
+
+pub use backfill::BackfillWriter;
 
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::registry::Registry;
