@@ -19,6 +19,6 @@ pub mod engine;
 pub mod exposition;
 pub mod lab;
 pub mod metrics;
+pub mod rig;
 pub mod scenario;
 pub mod server;
-pub mod rig;
