@@ -207,6 +207,10 @@ fn healthy_reads_as_the_spec_intends() {
             ),
         }
     }
+    // Counters never go backwards while pods stay up.
+    let resets =
+        r#"sum(resets({__name__=~"vllm:.*_total|vllm:.*_count", app=~"mistral-7b-.*"}[5m]))"#;
+    assert_eq!(value(&p, resets), 0.0, "a counter went backwards");
     // Row 1: every threshold green.
     assert_eq!(value(&p, SPEC_QUERIES[0].1), 4.0, "Active Models");
     let p95_avg = value(&p, SPEC_QUERIES[2].1);

@@ -127,6 +127,27 @@ impl Prometheus {
         Prometheus::start_with_config(&config, dir)
     }
 
+    /// Starts Prometheus, scraping nothing, on TSDB blocks built by
+    /// `promtool tsdb create-blocks-from openmetrics` from the OpenMetrics `backfill`.
+    pub fn start_on_backfill(backfill: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let input = dir.path().join("backfill.om");
+        std::fs::write(&input, backfill).expect("write the backfill");
+        let data = dir.path().join("data");
+        let (code, out) = promtool(
+            &[
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                input.to_str().unwrap(),
+                data.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "promtool rejected the backfill:\n{out}");
+        Prometheus::start_with_config("global:\n  scrape_interval: 15s\n", dir)
+    }
+
     fn start_with_config(config: &str, dir: tempfile::TempDir) -> Prometheus {
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");

@@ -1,11 +1,242 @@
-//! `vllm-sim verify`: check every panel of a dashboard against a Prometheus.
+//! `vllm-sim verify`: check every panel of a dashboard against a Prometheus, and a
+//! scenario's expectations on top. The report goes to standard output whatever the
+//! outcome; the exit status says whether anything failed.
 
-use clap::Args;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Arguments of `verify`.
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use crate::rig::time::{End, parse_time};
+use crate::rig::{self, Dashboard, Expectation, Format, Loki, Prometheus, Settings, Sources};
+
+/// The dashboard checked when `--dashboard` is not given.
+const SHIPPED_DASHBOARD: &str = include_str!("../../../dashboard/llm-platform-overview.json");
+
+/// How long one query may take.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Arguments of `verify`, as typed.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// Base URL of the Prometheus behind the dashboard, e.g. http://127.0.0.1:9090.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: String,
+    /// The dashboard JSON (or Grafana's API envelope); the shipped dashboard when omitted.
+    #[arg(long, value_name = "FILE")]
+    pub dashboard: Option<PathBuf>,
+    /// Start of the range: `now-30m`, `now-1d/d`, RFC 3339 or Unix seconds; the
+    /// dashboard's own when omitted.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the range, in the same forms; the dashboard's own when omitted.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// The uid the dashboard's Prometheus targets must use.
+    #[arg(long, value_name = "UID", default_value = "prometheus")]
+    pub datasource_uid: String,
+    /// The Prometheus datasource's scrape interval (`jsonData.timeInterval`), which
+    /// drives `$__interval` and `$__rate_interval`.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub scrape_interval: Duration,
+    /// Base URL of the Loki behind the dashboard's logs panels; they are skipped
+    /// without it.
+    #[arg(long, value_name = "URL")]
+    pub loki: Option<String>,
+    /// A built-in scenario name or a scenario file whose `expect:` entries to check.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub scenario: Option<String>,
+}
 
-pub(super) fn execute(_args: VerifyArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// Report formats on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table per panel, for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// JUnit XML, for CI.
+    Junit,
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Format {
+        match f {
+            OutputFormat::Table => Format::Table,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Junit => Format::Junit,
+        }
+    }
+}
+
+/// A validated `verify` configuration.
+#[derive(Debug)]
+struct VerifyConfig {
+    dashboard: Dashboard,
+    settings: Settings,
+    sources: Sources,
+    expectations: Vec<Expectation>,
+    format: Format,
+}
+
+impl TryFrom<VerifyArgs> for VerifyConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: VerifyArgs) -> anyhow::Result<VerifyConfig> {
+        let dashboard = match &args.dashboard {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                rig::dashboard::parse(&text)
+                    .with_context(|| format!("invalid dashboard {}", path.display()))?
+            }
+            None => rig::dashboard::parse(SHIPPED_DASHBOARD).context("the shipped dashboard")?,
+        };
+        let now_ms = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .context("the clock is before 1970")?
+                .as_millis(),
+        )?;
+        let span = dashboard.time.as_ref();
+        let from = args
+            .from
+            .as_deref()
+            .or(span.map(|t| t.from.as_str()))
+            .unwrap_or("now-6h");
+        let to = args
+            .to
+            .as_deref()
+            .or(span.map(|t| t.to.as_str()))
+            .unwrap_or("now");
+        let from_ms = instant(from, now_ms, End::From).context("--from")?;
+        let to_ms = instant(to, now_ms, End::To).context("--to")?;
+        anyhow::ensure!(from_ms < to_ms, "the range {from} to {to} is empty");
+        let scrape_interval_ms = i64::try_from(args.scrape_interval.as_millis())?;
+        anyhow::ensure!(
+            scrape_interval_ms > 0,
+            "--scrape-interval must be longer than 0s"
+        );
+        let expectations = match &args.scenario {
+            Some(name) => super::resolve_scenario(name)?.expectations,
+            None => Vec::new(),
+        };
+        Ok(VerifyConfig {
+            dashboard,
+            settings: Settings {
+                from_ms,
+                to_ms,
+                scrape_interval_ms,
+                datasource_uid: args.datasource_uid,
+            },
+            sources: Sources {
+                prometheus: Prometheus::new(&args.prometheus, QUERY_TIMEOUT),
+                loki: args.loki.as_deref().map(|u| Loki::new(u, QUERY_TIMEOUT)),
+            },
+            expectations,
+            format: args.format.into(),
+        })
+    }
+}
+
+/// Unix milliseconds for a Grafana time expression or an RFC 3339 date.
+fn instant(text: &str, now_ms: i64, end: End) -> anyhow::Result<i64> {
+    if let Some(ms) = parse_time(text, now_ms, end)? {
+        return Ok(ms);
+    }
+    let t = humantime::parse_rfc3339_weak(text.trim())
+        .with_context(|| format!("{text:?} is neither a Grafana time nor an RFC 3339 date"))?;
+    let since = t.duration_since(UNIX_EPOCH).context("dates before 1970")?;
+    Ok(i64::try_from(since.as_millis())?)
+}
+
+pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
+    let config = VerifyConfig::try_from(args)?;
+    let report = rig::verify(
+        &config.dashboard,
+        &config.settings,
+        &config.sources,
+        &config.expectations,
+    );
+    print!("{}", report.render(config.format));
+    let summary = report.summary();
+    anyhow::ensure!(
+        summary.failed == 0,
+        "{} of {} checks failed",
+        summary.failed,
+        summary.total()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> VerifyArgs {
+        let cli = Cli::try_parse_from(["vllm-sim", "verify"].iter().chain(args)).unwrap();
+        match cli.command {
+            Some(Command::Verify(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let a = parse(&["--prometheus", "http://127.0.0.1:9090"]);
+        assert_eq!(a.format, OutputFormat::Table);
+        assert_eq!(a.datasource_uid, "prometheus");
+        assert_eq!(a.scrape_interval, Duration::from_secs(15));
+        let c = VerifyConfig::try_from(a).unwrap();
+        assert_eq!(c.dashboard.uid.as_deref(), Some("llm-platform-overview"));
+        assert_eq!(
+            c.settings.to_ms - c.settings.from_ms,
+            30 * 60 * 1000,
+            "the dashboard's now-30m"
+        );
+        assert!(c.expectations.is_empty());
+        assert!(c.sources.loki.is_none());
+    }
+
+    #[test]
+    fn explicit_range_and_scenario() {
+        let a = parse(&[
+            "--prometheus=http://p:9090",
+            "--from=2023-11-14T22:13:20Z",
+            "--to=1700003600",
+            "--format=junit",
+            "--scenario=healthy",
+            "--loki=http://l:3100",
+            "--scrape-interval=5s",
+        ]);
+        let c = VerifyConfig::try_from(a).unwrap();
+        assert_eq!(
+            (c.settings.from_ms, c.settings.to_ms),
+            (1_700_000_000_000, 1_700_003_600_000)
+        );
+        assert_eq!(c.settings.scrape_interval_ms, 5_000);
+        assert_eq!(c.format, Format::Junit);
+        assert!(!c.expectations.is_empty());
+        assert!(c.sources.loki.is_some());
+    }
+
+    #[test]
+    fn bad_ranges() {
+        let e = VerifyConfig::try_from(parse(&["--prometheus=x", "--from=now", "--to=now-1h"]))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the range now to now-1h is empty");
+        let e = VerifyConfig::try_from(parse(&["--prometheus=x", "--from=yesterday"])).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.starts_with("--from: \"yesterday\" is neither a Grafana time nor an RFC 3339 date"),
+            "{e}"
+        );
+    }
 }

@@ -1,0 +1,352 @@
+//! A blocking client for Prometheus's HTTP API (`/api/v1/query`, `/api/v1/query_range`)
+//! and the series it returns.
+//!
+//! Queries are POSTed as forms, as Grafana does by default, so long expressions fit.
+//! Answers are parsed by [`parse_response`], which needs no network; the envelope
+//! (`status`, `data`, `errorType`, `error`) is the same for Loki, whose client
+//! reuses it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// One series: its labels and its points in time order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    /// The labels, `__name__` included when Prometheus keeps it.
+    pub labels: BTreeMap<String, String>,
+    /// `(Unix seconds, value)`; NaN stands for a null.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Why a query gave no answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// The server could not be reached or its answer not read.
+    Transport {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The server refused the query, e.g. `bad_data` for a PromQL syntax error.
+    Query {
+        /// Prometheus's `errorType`.
+        error_type: String,
+        /// Prometheus's `error`.
+        error: String,
+    },
+    /// A non-success HTTP status without an API error body.
+    Http {
+        /// The URL asked.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// The answer is not what the API documents.
+    Decode(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Transport { url, message } => write!(f, "cannot query {url}: {message}"),
+            ApiError::Query { error_type, error } => write!(f, "{error_type}: {error}"),
+            ApiError::Http { url, status, body } => write!(f, "HTTP {status} from {url}: {body}"),
+            ApiError::Decode(m) => write!(f, "unexpected answer: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// A Prometheus server.
+#[derive(Clone, Debug)]
+pub struct Prometheus {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Prometheus {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:9090`), giving
+    /// each request `timeout` in all.
+    pub fn new(base_url: &str, timeout: Duration) -> Prometheus {
+        Prometheus {
+            base: base_url.trim_end_matches('/').to_owned(),
+            agent: agent(timeout),
+        }
+    }
+
+    /// A range query; times and step in seconds.
+    pub fn query_range(
+        &self,
+        expr: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<Series>, ApiError> {
+        let url = format!("{}/api/v1/query_range", self.base);
+        let form = [
+            ("query", expr.to_owned()),
+            ("start", seconds(start)),
+            ("end", seconds(end)),
+            ("step", seconds(step)),
+        ];
+        let answer = self.agent.post(&url).send_form(form);
+        read(&url, answer)
+    }
+
+    /// An instant query at `time` (Unix seconds).
+    pub fn query(&self, expr: &str, time: f64) -> Result<Vec<Series>, ApiError> {
+        let url = format!("{}/api/v1/query", self.base);
+        let form = [("query", expr.to_owned()), ("time", seconds(time))];
+        let answer = self.agent.post(&url).send_form(form);
+        read(&url, answer)
+    }
+}
+
+/// An agent that hands back error statuses with their bodies, which carry the
+/// API's error message.
+pub(super) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+fn seconds(t: f64) -> String {
+    let s = format!("{t:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Reads an answer and parses it.
+pub(super) fn read(
+    url: &str,
+    answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Vec<Series>, ApiError> {
+    let transport = |e: ureq::Error| ApiError::Transport {
+        url: url.to_owned(),
+        message: e.to_string(),
+    };
+    let mut response = answer.map_err(transport)?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().map_err(transport)?;
+    match parse_response(&body) {
+        Err(ApiError::Decode(_)) if !(200..300).contains(&status) => Err(ApiError::Http {
+            url: url.to_owned(),
+            status,
+            body: body.chars().take(300).collect::<String>().trim().to_owned(),
+        }),
+        other => other,
+    }
+}
+
+/// Parses an API answer: the envelope, then a matrix, vector, scalar or (Loki)
+/// streams result.
+pub fn parse_response(body: &str) -> Result<Vec<Series>, ApiError> {
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| ApiError::Decode(format!("not JSON ({e})")))?;
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match v.get("status").and_then(Value::as_str) {
+        Some("success") => {}
+        Some("error") => {
+            return Err(ApiError::Query {
+                error_type: text("errorType"),
+                error: text("error"),
+            });
+        }
+        _ => return Err(ApiError::Decode("no `status` in the answer".to_owned())),
+    }
+    let data = v
+        .get("data")
+        .ok_or_else(|| ApiError::Decode("no `data` in the answer".to_owned()))?;
+    let result = data.get("result").unwrap_or(&Value::Null);
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("matrix") => each(result, |s| {
+            Ok(Series {
+                labels: labels(s.get("metric"))?,
+                points: s
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .map(|vs| vs.iter().map(point).collect())
+                    .transpose()?
+                    .unwrap_or_default(),
+            })
+        }),
+        Some("vector") => each(result, |s| {
+            Ok(Series {
+                labels: labels(s.get("metric"))?,
+                points: s.get("value").map(point).transpose()?.into_iter().collect(),
+            })
+        }),
+        Some("scalar") => Ok(vec![Series {
+            labels: BTreeMap::new(),
+            points: vec![point(result)?],
+        }]),
+        Some("streams") => each(result, |s| {
+            let lines = s.get("values").and_then(Value::as_array);
+            let points = lines
+                .into_iter()
+                .flatten()
+                .map(|l| {
+                    let ns = l
+                        .get(0)
+                        .and_then(Value::as_str)
+                        .and_then(|t| t.parse::<f64>().ok());
+                    ns.map(|ns| (ns / 1e9, 1.0))
+                        .ok_or_else(|| ApiError::Decode(format!("bad log line {l}")))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Series {
+                labels: labels(s.get("stream"))?,
+                points,
+            })
+        }),
+        other => Err(ApiError::Decode(format!("unknown resultType {other:?}"))),
+    }
+}
+
+fn each(
+    result: &Value,
+    one: impl Fn(&Value) -> Result<Series, ApiError>,
+) -> Result<Vec<Series>, ApiError> {
+    result
+        .as_array()
+        .ok_or_else(|| ApiError::Decode("`result` is not an array".to_owned()))?
+        .iter()
+        .map(one)
+        .collect()
+}
+
+fn labels(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
+    let Some(map) = v.and_then(Value::as_object) else {
+        return Ok(BTreeMap::new());
+    };
+    map.iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(s) => Ok((k.clone(), s.to_owned())),
+            None => Err(ApiError::Decode(format!("label {k} is not a string"))),
+        })
+        .collect()
+}
+
+/// `[<unix seconds>, "<value>"]`.
+fn point(v: &Value) -> Result<(f64, f64), ApiError> {
+    let bad = || ApiError::Decode(format!("bad sample {v}"));
+    let t = v.get(0).and_then(Value::as_f64).ok_or_else(bad)?;
+    let x = v.get(1).and_then(Value::as_str).ok_or_else(bad)?;
+    Ok((t, sample_value(x).ok_or_else(bad)?))
+}
+
+/// A sample value as Prometheus writes it: a float, `NaN`, `+Inf` or `-Inf`.
+pub fn sample_value(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => s.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix() {
+        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[
+          {"metric":{"__name__":"up","app":"a"},"values":[[1700000000,"1"],[1700000015.5,"NaN"],[1700000030,"+Inf"]]},
+          {"metric":{},"values":[[1700000000,"-Inf"],[1700000015,"2.5e-3"]]}]}}"#;
+        let s = parse_response(body).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].labels["app"], "a");
+        assert_eq!(s[0].points[0], (1_700_000_000.0, 1.0));
+        assert_eq!(s[0].points[1].0, 1_700_000_015.5);
+        assert!(s[0].points[1].1.is_nan());
+        assert_eq!(s[0].points[2].1, f64::INFINITY);
+        assert_eq!(s[1].points[0].1, f64::NEG_INFINITY);
+        assert_eq!(s[1].points[1].1, 0.0025);
+        assert!(s[1].labels.is_empty());
+    }
+
+    #[test]
+    fn vector_scalar_and_empty() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[
+          {"metric":{"team":"awq"},"value":[1700000000.123,"42"]}]}}"#;
+        let s = parse_response(body).unwrap();
+        assert_eq!(s[0].points, [(1_700_000_000.123, 42.0)]);
+        let body = r#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
+        assert_eq!(parse_response(body).unwrap()[0].points, [(1.0, 3.0)]);
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert!(parse_response(body).unwrap().is_empty());
+    }
+
+    #[test]
+    fn loki_streams_count_lines() {
+        let body = r#"{"status":"success","data":{"resultType":"streams","result":[
+          {"stream":{"namespace":"platform"},"values":[["1700000000000000000","bench start"],["1700000001000000000","harness ok"]]}],
+          "stats":{}}}"#;
+        let s = parse_response(body).unwrap();
+        assert_eq!(s[0].labels["namespace"], "platform");
+        assert_eq!(
+            s[0].points,
+            [(1_700_000_000.0, 1.0), (1_700_000_001.0, 1.0)]
+        );
+    }
+
+    #[test]
+    fn api_errors_keep_their_type() {
+        let body = r#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unclosed left parenthesis"}"#;
+        let e = parse_response(body).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bad_data: 1:5: parse error: unclosed left parenthesis"
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error() {
+        for body in [
+            "<html>",
+            r#"{"data":{}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,2]]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"tree","result":[]}}"#,
+        ] {
+            assert!(
+                matches!(parse_response(body), Err(ApiError::Decode(_))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn unreachable_server_is_a_transport_error() {
+        // Port 9 (discard) on localhost is closed on any sane machine.
+        let p = Prometheus::new("http://127.0.0.1:9/", Duration::from_secs(2));
+        let e = p.query("up", 0.0).unwrap_err();
+        assert!(matches!(e, ApiError::Transport { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("cannot query http://127.0.0.1:9/api/v1/query: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn seconds_are_short() {
+        assert_eq!(seconds(1_700_000_000.0), "1700000000");
+        assert_eq!(seconds(15.0), "15");
+        assert_eq!(seconds(0.5), "0.5");
+        assert_eq!(seconds(1.2344), "1.234");
+    }
+}

@@ -1,0 +1,118 @@
+//! The report as one JSON document: `dashboard`, `panels`, `expectations` and
+//! `summary`. Null and non-finite values are `null`, with `text` saying which.
+
+use serde_json::{Value, json};
+
+use super::{Outcome, Report, Status};
+
+/// The JSON text, pretty-printed.
+pub fn render(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(&document(report)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The JSON value.
+pub fn document(report: &Report) -> Value {
+    let panels: Vec<Value> = report
+        .panels
+        .iter()
+        .map(|p| {
+            let reason = match &p.status {
+                Status::Skipped(why) => Some(why.as_str()),
+                _ => None,
+            };
+            json!({
+                "id": p.id,
+                "title": p.title,
+                "type": p.kind,
+                "row": p.row,
+                "status": p.status.label(),
+                "skip_reason": reason,
+                "reducer": p.reducer,
+                "series": p.series.iter().map(|s| json!({
+                    "name": s.name,
+                    "value": finite(s.value),
+                    "text": s.text,
+                    "color": s.color,
+                })).collect::<Vec<_>>(),
+                "color": p.color,
+                "messages": p.messages,
+            })
+        })
+        .collect();
+    let expectations: Vec<Value> = report
+        .expectations
+        .iter()
+        .map(|e| {
+            let panel = e.panel.and_then(|i| report.panels.get(i));
+            json!({
+                "panel": panel.map(|p| json!({"id": p.id, "title": p.title})),
+                "panel_ref": e.panel_ref,
+                "note": e.note,
+                "status": match e.outcome {
+                    Outcome::Passed => "passed",
+                    Outcome::Failed => "failed",
+                    Outcome::Skipped => "skipped",
+                },
+                "message": e.message,
+            })
+        })
+        .collect();
+    let s = report.summary();
+    json!({
+        "dashboard": {"uid": report.dashboard, "title": report.title},
+        "panels": panels,
+        "expectations": expectations,
+        "summary": {"ok": s.ok, "failed": s.failed, "skipped": s.skipped, "total": s.total()},
+    })
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample;
+    use super::*;
+
+    #[test]
+    fn round_trips_as_json() {
+        let text = render(&sample::report());
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["dashboard"]["uid"], "llm-platform-overview");
+        assert_eq!(v["panels"].as_array().unwrap().len(), 4);
+        let p = &v["panels"][0];
+        assert_eq!(
+            (p["id"].as_u64(), p["type"].as_str(), p["status"].as_str()),
+            (Some(1), Some("stat"), Some("ok"))
+        );
+        assert_eq!(
+            p["series"][0],
+            json!({"name": "Active models", "value": 4.0, "text": "4", "color": "green"})
+        );
+        assert_eq!(p["color"], "green");
+        assert_eq!(
+            v["panels"][1]["series"][1]["value"],
+            Value::Null,
+            "NaN is null"
+        );
+        assert_eq!(v["panels"][2]["status"], "skipped");
+        assert_eq!(v["panels"][2]["skip_reason"], "Loki; pass --loki URL");
+        assert_eq!(
+            v["panels"][3]["messages"][0],
+            "target A: bad_data: parse error: unexpected \"<\""
+        );
+        assert_eq!(
+            v["expectations"][0]["panel"],
+            json!({"id": 11, "title": "P95 <E2E> & 'Latency'"})
+        );
+        assert_eq!(v["expectations"][0]["status"], "failed");
+        assert_eq!(v["expectations"][2]["panel"], Value::Null);
+        assert_eq!(
+            v["summary"],
+            json!({"ok": 2, "failed": 4, "skipped": 1, "total": 7})
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! The outcome of a run, per panel and per expectation, and its renderings: a table
+//! for people ([`table`]), JSON ([`json`]) and JUnit XML ([`junit`]) for CI.
+//!
+//! A panel fails when it has no data, an error (query, datasource, dashboard
+//! problem) or a failed expectation; every panel and every expectation is a check.
+
+pub mod json;
+pub mod junit;
+pub mod table;
+
+use std::fmt;
+
+/// Everything a run found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// The dashboard's uid, else its title: JUnit's class name.
+    pub dashboard: String,
+    /// The dashboard's title.
+    pub title: Option<String>,
+    /// One entry per panel (rows excluded), in display order.
+    pub panels: Vec<PanelReport>,
+    /// One entry per expectation, in the scenario's order.
+    pub expectations: Vec<ExpectationReport>,
+}
+
+/// What one panel showed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PanelReport {
+    /// The panel's id.
+    pub id: Option<u64>,
+    /// The panel's title.
+    pub title: String,
+    /// The panel plugin, e.g. `stat`.
+    pub kind: String,
+    /// The title of the row it sits in.
+    pub row: Option<String>,
+    /// The verdict.
+    pub status: Status,
+    /// The reducer behind each series' value (the stat's own, `lastNotNull` for
+    /// other panels, `count` of lines for logs).
+    pub reducer: Option<String>,
+    /// Each series and its reduced value.
+    pub series: Vec<SeriesValue>,
+    /// The threshold colour, when every series shows the same one.
+    pub color: Option<String>,
+    /// Errors and dashboard problems.
+    pub messages: Vec<String>,
+}
+
+/// One series of a panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesValue {
+    /// Its display name (legend).
+    pub name: String,
+    /// The reduced value; `None` for null.
+    pub value: Option<f64>,
+    /// The value with the panel's unit, e.g. `1.47 s`.
+    pub text: String,
+    /// Its threshold colour (stat, gauge and bar gauge panels with thresholds).
+    pub color: Option<String>,
+}
+
+/// A panel's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Data, and every expectation met.
+    Ok,
+    /// Every query answered with no series.
+    NoData,
+    /// An expected threshold colour was not shown.
+    WrongColour,
+    /// A bound on a value or ratio was not met.
+    ExpectationFailed,
+    /// A query failed, or the panel is wrong before querying.
+    Error,
+    /// Not checked, and why.
+    Skipped(String),
+}
+
+impl Status {
+    /// Whether this counts as a failure.
+    pub fn failed(&self) -> bool {
+        !matches!(self, Status::Ok | Status::Skipped(_))
+    }
+
+    /// The verdict without the skip reason: `ok`, `no data`, `skipped`, …
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::NoData => "no data",
+            Status::WrongColour => "wrong colour",
+            Status::ExpectationFailed => "expectation failed",
+            Status::Error => "error",
+            Status::Skipped(_) => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Skipped(why) => write!(f, "skipped: {why}"),
+            other => f.write_str(other.label()),
+        }
+    }
+}
+
+/// What came of one expectation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectationReport {
+    /// The panel's position in [`Report::panels`]; `None` when no panel matches.
+    pub panel: Option<usize>,
+    /// The panel as the expectation names it, e.g. `panel 11`.
+    pub panel_ref: String,
+    /// What the expectation means.
+    pub note: String,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// The values seen and what was wanted.
+    pub message: String,
+}
+
+/// An expectation's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Met.
+    Passed,
+    /// Not met.
+    Failed,
+    /// Not checked (the panel is skipped or expected to be empty).
+    Skipped,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+        })
+    }
+}
+
+/// Counts of checks: panels and expectations together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Checks that passed.
+    pub ok: usize,
+    /// Checks that failed.
+    pub failed: usize,
+    /// Checks not made.
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// All checks.
+    pub fn total(&self) -> usize {
+        self.ok + self.failed + self.skipped
+    }
+}
+
+impl PanelReport {
+    /// `panel 11 "P95 E2E Latency"`.
+    pub fn label(&self) -> String {
+        match self.id {
+            Some(id) => format!("panel {id} {:?}", self.title),
+            None => format!("panel {:?}", self.title),
+        }
+    }
+
+    /// The values in one line, e.g. `AWQ=1.47 s FP16=2.05 s; green`.
+    pub fn values_line(&self, limit: usize) -> String {
+        let mut parts: Vec<String> = self
+            .series
+            .iter()
+            .take(limit)
+            .map(|s| match (&s.color, &self.color) {
+                (Some(c), None) => format!("{}={} ({c})", s.name, s.text),
+                _ => format!("{}={}", s.name, s.text),
+            })
+            .collect();
+        if self.series.len() > limit {
+            parts.push(format!("… {} more", self.series.len() - limit));
+        }
+        let mut line = parts.join(" ");
+        if let Some(c) = &self.color {
+            line.push_str(&format!("; {c}"));
+        }
+        line
+    }
+}
+
+impl ExpectationReport {
+    /// `panel 11 "P95 E2E Latency": AWQ below FP16: AWQ mean=1.47 s …`.
+    pub fn describe(&self, report: &Report) -> String {
+        let panel = match self.panel.and_then(|i| report.panels.get(i)) {
+            Some(p) => p.label(),
+            None => self.panel_ref.clone(),
+        };
+        format!("{panel}: {}: {}", self.note, self.message)
+    }
+}
+
+impl Report {
+    /// Panels and expectations, counted.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for p in &self.panels {
+            match p.status {
+                Status::Ok => s.ok += 1,
+                Status::Skipped(_) => s.skipped += 1,
+                _ => s.failed += 1,
+            }
+        }
+        for e in &self.expectations {
+            match e.outcome {
+                Outcome::Passed => s.ok += 1,
+                Outcome::Skipped => s.skipped += 1,
+                Outcome::Failed => s.failed += 1,
+            }
+        }
+        s
+    }
+}
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A table per panel, for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// JUnit XML.
+    Junit,
+}
+
+impl Report {
+    /// The report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => table::render(self),
+            Format::Json => json::render(self),
+            Format::Junit => junit::render(self),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    //! A small report every renderer is tested on.
+    use super::*;
+
+    pub(crate) fn report() -> Report {
+        Report {
+            dashboard: "llm-platform-overview".to_owned(),
+            title: Some("Team <KPIs> & \"more\"".to_owned()),
+            panels: vec![
+                PanelReport {
+                    id: Some(1),
+                    title: "Active Models".to_owned(),
+                    kind: "stat".to_owned(),
+                    row: Some("Overview".to_owned()),
+                    status: Status::Ok,
+                    reducer: Some("lastNotNull".to_owned()),
+                    series: vec![SeriesValue {
+                        name: "Active models".to_owned(),
+                        value: Some(4.0),
+                        text: "4".to_owned(),
+                        color: Some("green".to_owned()),
+                    }],
+                    color: Some("green".to_owned()),
+                    messages: vec![],
+                },
+                PanelReport {
+                    id: Some(11),
+                    title: "P95 <E2E> & 'Latency'".to_owned(),
+                    kind: "timeseries".to_owned(),
+                    row: Some("Quantization".to_owned()),
+                    status: Status::ExpectationFailed,
+                    reducer: Some("lastNotNull".to_owned()),
+                    series: vec![
+                        SeriesValue {
+                            name: "AWQ".to_owned(),
+                            value: Some(1.47),
+                            text: "1.47 s".to_owned(),
+                            color: None,
+                        },
+                        SeriesValue {
+                            name: "FP16".to_owned(),
+                            value: Some(f64::NAN),
+                            text: "NaN".to_owned(),
+                            color: None,
+                        },
+                    ],
+                    color: None,
+                    messages: vec![],
+                },
+                PanelReport {
+                    id: Some(51),
+                    title: "Logs".to_owned(),
+                    kind: "logs".to_owned(),
+                    row: None,
+                    status: Status::Skipped("Loki; pass --loki URL".to_owned()),
+                    reducer: None,
+                    series: vec![],
+                    color: None,
+                    messages: vec![],
+                },
+                PanelReport {
+                    id: Some(52),
+                    title: "Broken".to_owned(),
+                    kind: "table".to_owned(),
+                    row: None,
+                    status: Status::Error,
+                    reducer: None,
+                    series: vec![],
+                    color: None,
+                    messages: vec!["target A: bad_data: parse error: unexpected \"<\"".to_owned()],
+                },
+            ],
+            expectations: vec![
+                ExpectationReport {
+                    panel: Some(1),
+                    panel_ref: "panel 11".to_owned(),
+                    note: "AWQ < FP16 & \"fast\"".to_owned(),
+                    outcome: Outcome::Failed,
+                    message: "ratio 0.9, want at most 0.8".to_owned(),
+                },
+                ExpectationReport {
+                    panel: Some(0),
+                    panel_ref: "panel \"Active Models\"".to_owned(),
+                    note: "all up".to_owned(),
+                    outcome: Outcome::Passed,
+                    message: "lastNotNull=4 → green".to_owned(),
+                },
+                ExpectationReport {
+                    panel: None,
+                    panel_ref: "panel 99".to_owned(),
+                    note: "gone".to_owned(),
+                    outcome: Outcome::Failed,
+                    message: "no such panel in the dashboard".to_owned(),
+                },
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_panels_and_expectations() {
+        let s = sample::report().summary();
+        assert_eq!(
+            s,
+            Summary {
+                ok: 2,
+                failed: 4,
+                skipped: 1
+            }
+        );
+        assert_eq!(s.total(), 7);
+    }
+
+    #[test]
+    fn values_line() {
+        let r = sample::report();
+        assert_eq!(r.panels[0].values_line(8), "Active models=4; green");
+        assert_eq!(r.panels[1].values_line(1), "AWQ=1.47 s … 1 more");
+    }
+
+    #[test]
+    fn describe_names_the_panel() {
+        let r = sample::report();
+        assert_eq!(
+            r.expectations[1].describe(&r),
+            "panel 1 \"Active Models\": all up: lastNotNull=4 → green"
+        );
+        assert_eq!(
+            r.expectations[2].describe(&r),
+            "panel 99: gone: no such panel in the dashboard"
+        );
+    }
+}
