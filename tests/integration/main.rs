@@ -5,10 +5,12 @@
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
 //! - `config`: the shipped Prometheus configuration;
-//! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack.
+//! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
+//! - `verify`: `vllm-sim verify` from backfilled history and from a live lab.
 
 mod bad_scenarios;
 mod config;
 mod dashboard;
 mod exposition;
 mod scenarios;
+mod verify;

@@ -41,5 +41,5 @@ pub use expect::{Expectation, PanelRef};
 pub use loki_api::Loki;
 pub use plan::{Settings, plan};
 pub use prom_api::{ApiError, Prometheus, Series};
-pub use report::{Format, Report};
+pub use report::{Format, Report, Status};
 pub use run::{Sources, verify};

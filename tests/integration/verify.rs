@@ -1,0 +1,231 @@
+//! `vllm-sim verify` end to end: backfilled history (promtool blocks, a real
+//! Prometheus) for every shipped scenario, broken dashboards, and one live lab.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use vllm_sim::lab::{BackfillPlan, backfill};
+use vllm_sim::rig::{self, Format, Report, Settings, Sources, Status};
+use vllm_sim::scenario::builtin;
+use vllm_sim_tests::{Prometheus, Sim, repo_root, tool_available};
+
+const WINDOW: u64 = 30 * 60;
+
+/// The end of a backfill window: now, on a 15 s boundary.
+fn end_secs() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    now / 15 * 15
+}
+
+/// A Prometheus holding the last 30 minutes of `scenario`, and the window's end.
+fn backfilled(scenario: &str) -> Option<(Prometheus, u64)> {
+    if !tool_available("promtool") || !tool_available("prometheus") {
+        return None;
+    }
+    let end = end_secs();
+    let plan = BackfillPlan {
+        start_unix_secs: (end - WINDOW) as f64,
+        duration: Duration::from_secs(WINDOW),
+        interval: Duration::from_secs(15),
+        job: "vllm".to_owned(),
+        host: "127.0.0.1".to_owned(),
+    };
+    let mut text = Vec::new();
+    backfill(Arc::new(builtin(scenario).unwrap()), &plan)
+        .write(&mut text)
+        .unwrap();
+    Some((
+        Prometheus::start_on_backfill(&String::from_utf8(text).unwrap()),
+        end,
+    ))
+}
+
+fn shipped_dashboard() -> Value {
+    let text =
+        std::fs::read_to_string(repo_root().join("dashboard/llm-platform-overview.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn verify(
+    prometheus: &Prometheus,
+    dashboard: &Value,
+    scenario: Option<&str>,
+    from: u64,
+    to: u64,
+    scrape: u64,
+) -> Report {
+    let dashboard = rig::dashboard::parse(&dashboard.to_string()).expect("dashboard parses");
+    let settings = Settings {
+        from_ms: from as i64 * 1000,
+        to_ms: to as i64 * 1000,
+        scrape_interval_ms: scrape as i64 * 1000,
+        datasource_uid: "prometheus".to_owned(),
+    };
+    let sources = Sources {
+        prometheus: rig::Prometheus::new(&prometheus.url, Duration::from_secs(30)),
+        loki: None,
+    };
+    let expectations = scenario
+        .map(|s| builtin(s).unwrap().expectations)
+        .unwrap_or_default();
+    rig::verify(&dashboard, &settings, &sources, &expectations)
+}
+
+/// Verifies the shipped dashboard against `scenario`'s backfilled history.
+fn scenario_verifies(scenario: &str) {
+    let Some((prometheus, end)) = backfilled(scenario) else {
+        return;
+    };
+    let report = verify(
+        &prometheus,
+        &shipped_dashboard(),
+        Some(scenario),
+        end - WINDOW,
+        end,
+        15,
+    );
+    let summary = report.summary();
+    assert_eq!(
+        summary.failed,
+        0,
+        "{scenario}:\n{}",
+        report.render(Format::Table)
+    );
+    assert!(!report.expectations.is_empty());
+    let skipped: Vec<_> = report
+        .panels
+        .iter()
+        .filter(|p| matches!(p.status, Status::Skipped(_)))
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(
+        skipped,
+        [Some(51), Some(52)],
+        "only the logs and gateway panels are skipped"
+    );
+}
+
+#[test]
+fn healthy_verifies_from_backfill() {
+    scenario_verifies("healthy");
+}
+
+#[test]
+fn awq_not_quantized_verifies_from_backfill() {
+    scenario_verifies("awq-not-quantized");
+}
+
+#[test]
+fn judge_backlog_verifies_from_backfill() {
+    scenario_verifies("judge-backlog");
+}
+
+#[test]
+fn spot_preemption_verifies_from_backfill() {
+    scenario_verifies("spot-preemption");
+}
+
+#[test]
+fn t4_reality_verifies_from_backfill() {
+    scenario_verifies("t4-reality");
+}
+
+/// Finds the panel with `id` at the top level or inside a row.
+fn panel_mut(d: &mut Value, id: u64) -> &mut Value {
+    let top = d["panels"].as_array_mut().unwrap();
+    if let Some(i) = top.iter().position(|p| p["id"] == id) {
+        return &mut top[i];
+    }
+    top.iter_mut()
+        .filter_map(|row| row.get_mut("panels").and_then(Value::as_array_mut))
+        .flat_map(|children| children.iter_mut())
+        .find(|p| p["id"] == id)
+        .expect("panel")
+}
+
+#[test]
+fn a_broken_dashboard_fails_and_names_the_panel() {
+    let Some((prometheus, end)) = backfilled("healthy") else {
+        return;
+    };
+    let check = |what: &str, id: u64, status: Status, breaks: &dyn Fn(&mut Value)| {
+        let mut d = shipped_dashboard();
+        breaks(panel_mut(&mut d, id));
+        let report = verify(&prometheus, &d, Some("healthy"), end - WINDOW, end, 15);
+        let panel = report.panels.iter().find(|p| p.id == Some(id)).unwrap();
+        assert_eq!(
+            panel.status,
+            status,
+            "{what}:\n{}",
+            report.render(Format::Table)
+        );
+        assert!(report.summary().failed > 0, "{what} passed");
+        let table = report.render(Format::Table);
+        assert!(
+            table.contains(&panel.title),
+            "{what}: the report names the panel:\n{table}"
+        );
+        let junit = report.render(Format::Junit);
+        assert!(
+            junit.contains(&format!("panel {id} ")) && junit.contains("<failure"),
+            "{what}:\n{junit}"
+        );
+    };
+    check("a typo in a metric name", 3, Status::NoData, &|p| {
+        let expr = p["targets"][0]["expr"]
+            .as_str()
+            .unwrap()
+            .replace("e2e_request_latency", "e2e_request_latncy");
+        p["targets"][0]["expr"] = json!(expr);
+    });
+    check("swapped thresholds", 1, Status::WrongColour, &|p| {
+        let steps = &mut p["fieldConfig"]["defaults"]["thresholds"]["steps"];
+        steps[0]["color"] = json!("green");
+        steps[2]["color"] = json!("red");
+    });
+    check("a wrong datasource uid", 12, Status::Error, &|p| {
+        p["datasource"]["uid"] = json!("prom");
+        for t in p["targets"].as_array_mut().unwrap() {
+            t["datasource"]["uid"] = json!("prom");
+        }
+    });
+}
+
+#[test]
+fn a_live_scraped_lab_verifies() {
+    if !tool_available("prometheus") {
+        return;
+    }
+    let sim = Sim::start(builtin("healthy").unwrap(), 20.0);
+    let prometheus = Prometheus::start(&sim.pods, "1s");
+    prometheus.wait_for_scrapes(10);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let report = verify(
+        &prometheus,
+        &shipped_dashboard(),
+        Some("healthy"),
+        now - 60,
+        now,
+        1,
+    );
+    assert_eq!(
+        report.summary().failed,
+        0,
+        "{}",
+        report.render(Format::Table)
+    );
+    let active = report.panels.iter().find(|p| p.id == Some(1)).unwrap();
+    assert_eq!(
+        active.color.as_deref(),
+        Some("green"),
+        "{}",
+        report.render(Format::Table)
+    );
+}
