@@ -50,6 +50,8 @@ pub struct StepStats {
 /// A finished request and its timings (seconds).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinishedRequest {
+    /// The API client's request id, for requests sent through the API.
+    pub client: Option<u64>,
     /// Why it finished.
     pub reason: FinishReason,
     /// Prompt tokens.
@@ -86,4 +88,6 @@ pub trait EventSink {
     fn step(&mut self, stats: &StepStats);
     /// The throughput log interval elapsed: tokens/s over it.
     fn throughput(&mut self, prompt: f64, generation: f64);
+    /// An API client's request got a token at `at`.
+    fn client_token(&mut self, _client: u64, _at: SimTime) {}
 }

@@ -26,6 +26,9 @@ pub use workload::{Arrival, LengthDist, Traffic, Workload, WorkloadConfig};
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
 use crate::clock::SimTime;
 
 /// vLLM's local stat-log interval: the average-throughput gauges cover this much time.
@@ -67,6 +70,7 @@ struct Seq {
     first_token: Option<SimTime>,
     last_token: SimTime,
     from_user: bool,
+    client: Option<u64>,
 }
 
 impl Seq {
@@ -90,6 +94,7 @@ impl Seq {
             first_token: None,
             last_token: a.at,
             from_user: a.from_user,
+            client: a.client,
         }
     }
 
@@ -108,11 +113,28 @@ enum Plan {
     Decode { keep: usize },
 }
 
+/// A request sent through the API rather than drawn from the workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// The caller's id for it, reported back with its tokens.
+    pub id: u64,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// `max_tokens`.
+    pub max_tokens: u32,
+    /// Whether to ignore end-of-sequence and always generate `max_tokens`.
+    pub ignore_eos: bool,
+}
+
 /// One simulated vLLM engine.
 #[derive(Debug)]
 pub struct Pod {
     config: PodConfig,
     workload: Workload,
+    /// API requests not yet due, in arrival order.
+    submitted: VecDeque<Arrival>,
+    /// Draws the natural output length of API requests, apart from the workload's stream.
+    client_rng: ChaCha8Rng,
     now: SimTime,
     waiting: VecDeque<Seq>,
     running: Vec<Seq>,
@@ -130,6 +152,8 @@ impl Pod {
         Pod {
             config,
             workload,
+            submitted: VecDeque::new(),
+            client_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c11e),
             now,
             waiting: VecDeque::new(),
             running: Vec::new(),
@@ -174,15 +198,74 @@ impl Pod {
             .sum()
     }
 
+    /// Queues an API request arriving at `at` (no earlier than the engine's time).
+    pub fn submit(&mut self, request: ClientRequest, at: SimTime) {
+        let natural = if request.ignore_eos {
+            // Never stops by itself: runs to max_tokens.
+            request.max_tokens.saturating_add(1)
+        } else {
+            self.config
+                .workload
+                .output_tokens
+                .sample(&mut self.client_rng)
+        };
+        self.submitted.push_back(Arrival {
+            at: at.max(self.now),
+            prompt_tokens: request.prompt_tokens,
+            natural_output_tokens: natural,
+            max_tokens: request.max_tokens,
+            from_user: false,
+            client: Some(request.id),
+        });
+    }
+
+    /// Drops the API request `id` (its client went away) at the engine's time;
+    /// a request already admitted finishes with reason `abort`.
+    pub fn abort(&mut self, id: u64, sink: &mut impl EventSink) {
+        self.submitted.retain(|a| a.client != Some(id));
+        let now = self.now;
+        if let Some(i) = self.waiting.iter().position(|s| s.client == Some(id)) {
+            if let Some(seq) = self.waiting.remove(i) {
+                self.finish(seq, FinishReason::Abort, now, sink);
+            }
+        } else if let Some(i) = self.running.iter().position(|s| s.client == Some(id)) {
+            let seq = self.running.remove(i);
+            self.finish(seq, FinishReason::Abort, now, sink);
+        }
+    }
+
+    /// The next request due, workload or API, at or before the engine's time.
+    fn pop_due(&mut self) -> Option<Arrival> {
+        let api = self
+            .submitted
+            .front()
+            .map(|a| a.at)
+            .filter(|&t| t <= self.now);
+        match (api, self.workload.next_arrival().filter(|&t| t <= self.now)) {
+            (Some(a), Some(w)) if w < a => self.workload.pop_due(self.now),
+            (Some(_), _) => self.submitted.pop_front(),
+            (None, _) => self.workload.pop_due(self.now),
+        }
+    }
+
+    /// When the next request, workload or API, arrives.
+    fn next_arrival(&self) -> Option<SimTime> {
+        let api = self.submitted.front().map(|a| a.at);
+        match (api, self.workload.next_arrival()) {
+            (Some(a), Some(w)) => Some(a.min(w)),
+            (a, w) => a.or(w),
+        }
+    }
+
     /// Runs every step that ends by `until`, reporting to `sink`.
     pub fn advance_to(&mut self, until: SimTime, sink: &mut impl EventSink) {
         loop {
-            while let Some(arrival) = self.workload.pop_due(self.now) {
+            while let Some(arrival) = self.pop_due() {
                 self.waiting
                     .push_back(Seq::new(arrival, self.config.max_model_len));
             }
             if self.running.is_empty() && self.waiting.is_empty() {
-                match self.workload.next_arrival() {
+                match self.next_arrival() {
                     Some(t) if t <= until => self.now = t,
                     _ => {
                         self.now = self.now.max(until);
@@ -308,14 +391,24 @@ impl Pod {
     fn produce_token(&mut self, mut seq: Seq, at: SimTime, sink: &mut impl EventSink) {
         seq.generated += 1;
         seq.last_token = at;
+        if let Some(id) = seq.client {
+            sink.client_token(id, at);
+        }
         if seq.generated < seq.target {
             self.running.push(seq);
             return;
         }
-        let scheduled = seq.first_scheduled.unwrap_or(seq.arrival);
+        let reason = seq.reason;
+        self.finish(seq, reason, at, sink);
+    }
+
+    /// Reports `seq` finished at `at` and frees what it held.
+    fn finish(&mut self, seq: Seq, reason: FinishReason, at: SimTime, sink: &mut impl EventSink) {
+        let scheduled = seq.first_scheduled.unwrap_or(at);
         let first_token = seq.first_token.unwrap_or(at);
         sink.finished(&FinishedRequest {
-            reason: seq.reason,
+            client: seq.client,
+            reason,
             prompt_tokens: seq.prompt,
             generation_tokens: seq.generated,
             max_tokens: seq.max_tokens,

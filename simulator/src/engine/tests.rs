@@ -10,6 +10,7 @@ struct Recorder {
     finished: Vec<FinishedRequest>,
     steps: Vec<StepStats>,
     throughput: Vec<(f64, f64)>,
+    client_tokens: Vec<(u64, SimTime)>,
 }
 
 impl EventSink for Recorder {
@@ -28,6 +29,9 @@ impl EventSink for Recorder {
     }
     fn throughput(&mut self, prompt: f64, generation: f64) {
         self.throughput.push((prompt, generation));
+    }
+    fn client_token(&mut self, client: u64, at: SimTime) {
+        self.client_tokens.push((client, at));
     }
 }
 
@@ -213,4 +217,63 @@ fn same_seed_same_run_whatever_the_step_size() {
         pod.advance_to(secs(f64::from(i) * 0.1), &mut stepped);
     }
     assert_eq!(once, stepped);
+}
+
+#[test]
+fn api_requests_join_the_batch_and_report_their_tokens() {
+    let mut pod = Pod::new(config("a10g", Quantization::None, 4096), 42, SimTime::ZERO);
+    pod.set_traffic(
+        Traffic::ClosedLoop {
+            concurrency: 8,
+            think_time: Duration::ZERO,
+        },
+        SimTime::ZERO,
+    );
+    let mut rec = Recorder::default();
+    pod.advance_to(secs(10.0), &mut rec);
+    let request = |id, max_tokens| ClientRequest {
+        id,
+        prompt_tokens: 50,
+        max_tokens,
+        ignore_eos: true,
+    };
+    pod.submit(request(7, 30), secs(10.0));
+    pod.submit(request(8, 500), secs(10.0));
+    pod.advance_to(secs(30.0), &mut rec);
+    let tokens = |rec: &Recorder, id| rec.client_tokens.iter().filter(|(c, _)| *c == id).count();
+    assert_eq!(tokens(&rec, 7), 30);
+    let done = rec
+        .finished
+        .iter()
+        .find(|f| f.client == Some(7))
+        .expect("request 7 finished");
+    assert_eq!(
+        (done.generation_tokens, done.reason),
+        (30, FinishReason::Length)
+    );
+    // Tokens arrive over time, one per engine step, under the synthetic load.
+    let times: Vec<SimTime> = rec
+        .client_tokens
+        .iter()
+        .filter(|(c, _)| *c == 7)
+        .map(|t| t.1)
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]));
+    assert!(times[0] > secs(10.0));
+    // The client of request 8 goes away: it finishes as an abort.
+    let streamed = tokens(&rec, 8);
+    assert!(streamed > 0 && streamed < 500);
+    pod.abort(8, &mut rec);
+    let aborted = rec
+        .finished
+        .iter()
+        .find(|f| f.client == Some(8))
+        .expect("request 8 aborted");
+    assert_eq!(aborted.reason, FinishReason::Abort);
+    assert_eq!(aborted.generation_tokens as usize, streamed);
+    pod.advance_to(secs(40.0), &mut rec);
+    assert_eq!(
+        rec.finished.iter().filter(|f| f.client == Some(8)).count(),
+        1
+    );
 }

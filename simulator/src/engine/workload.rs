@@ -82,6 +82,8 @@ pub struct Arrival {
     pub max_tokens: u32,
     /// Whether a closed-loop user sent it (and waits for it to finish).
     pub from_user: bool,
+    /// The id of a request sent by an API client, whose tokens are reported.
+    pub client: Option<u64>,
 }
 
 /// The arrival process of one pod.
@@ -170,6 +172,7 @@ impl Workload {
             natural_output_tokens: self.config.output_tokens.sample(&mut self.rng),
             max_tokens: self.config.max_tokens,
             from_user,
+            client: None,
         })
     }
 
