@@ -6,14 +6,21 @@
 //! scrapes. [`Lab`] shares the runtimes with the HTTP listeners, each behind its own
 //! lock, and reads the time from an injected [`Clock`].
 
+mod clients;
+
+pub use clients::ClientEvent;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use tokio::sync::{Notify, mpsc};
+
 use crate::clock::{Clock, SimTime};
-use crate::engine::{Pod, Traffic};
+use crate::engine::{ClientRequest, Pod, Traffic};
 use crate::exposition::{self, BackfillWriter, Format};
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
 use crate::scenario::{PodSpec, Scenario};
+use clients::{Clients, Tee};
 
 /// A live incarnation of a pod: from one start to its next outage.
 #[derive(Debug)]
@@ -32,6 +39,7 @@ pub struct PodRuntime {
     now: SimTime,
     starts: u64,
     live: Option<Incarnation>,
+    clients: Clients,
 }
 
 impl PodRuntime {
@@ -44,6 +52,7 @@ impl PodRuntime {
             now: SimTime::ZERO,
             starts: 0,
             live: None,
+            clients: Clients::default(),
         };
         runtime.enter_phase();
         runtime
@@ -80,11 +89,44 @@ impl PodRuntime {
             let (_, phase_end) = self.scenario.phase_at(self.now);
             let until = phase_end.min(t);
             if let Some(live) = &mut self.live {
-                live.engine.advance_to(until, &mut live.metrics);
+                let mut sink = Tee {
+                    metrics: &mut live.metrics,
+                    clients: &mut self.clients,
+                };
+                live.engine.advance_to(until, &mut sink);
             }
             self.now = until;
             self.enter_phase();
         }
+    }
+
+    /// Submits an API request at the pod's time; `None` while the pod is down.
+    pub fn submit(
+        &mut self,
+        request: ClientRequest,
+    ) -> Option<(u64, tokio::sync::mpsc::UnboundedReceiver<ClientEvent>)> {
+        let live = self.live.as_mut()?;
+        let (id, events) = self.clients.register();
+        live.engine
+            .submit(ClientRequest { id, ..request }, self.now);
+        Some((id, events))
+    }
+
+    /// The client of request `id` went away: the engine drops the request.
+    pub fn abort(&mut self, id: u64) {
+        if let Some(live) = &mut self.live {
+            let mut sink = Tee {
+                metrics: &mut live.metrics,
+                clients: &mut self.clients,
+            };
+            live.engine.abort(id, &mut sink);
+        }
+        self.clients.forget(id);
+    }
+
+    /// Whether API requests are in flight.
+    pub fn has_clients(&self) -> bool {
+        self.clients.any()
     }
 
     /// Applies the phase in force at `self.now`: starts or stops the pod, sets traffic.
@@ -93,6 +135,7 @@ impl PodRuntime {
         let (down, traffic) = (phase.down[self.index], phase.traffic[self.index]);
         if down {
             self.live = None;
+            self.clients.pod_down();
             return;
         }
         let now = self.now;
@@ -208,12 +251,16 @@ pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter 
     writer
 }
 
+/// How often a driver moves a pod with API requests in flight (wall time).
+const DRIVE_TICK: Duration = Duration::from_millis(5);
+
 /// A scenario's pods, shared with the listeners and moved by a clock.
 #[derive(Clone)]
 pub struct Lab {
     scenario: Arc<Scenario>,
     clock: Arc<dyn Clock>,
     pods: Vec<Arc<Mutex<PodRuntime>>>,
+    wakers: Vec<Arc<Notify>>,
 }
 
 impl Lab {
@@ -221,13 +268,15 @@ impl Lab {
     pub fn new(scenario: Scenario, clock: Arc<dyn Clock>) -> Lab {
         let scenario = Arc::new(scenario);
         let epoch = clock.epoch_unix_secs();
-        let pods = (0..scenario.pods.len())
+        let pods: Vec<_> = (0..scenario.pods.len())
             .map(|i| Arc::new(Mutex::new(PodRuntime::new(scenario.clone(), i, epoch))))
             .collect();
+        let wakers = pods.iter().map(|_| Arc::new(Notify::new())).collect();
         Lab {
             scenario,
             clock,
             pods,
+            wakers,
         }
     }
 
@@ -246,6 +295,7 @@ impl Lab {
         PodHandle {
             runtime: self.pods[index].clone(),
             clock: self.clock.clone(),
+            wake: self.wakers[index].clone(),
         }
     }
 
@@ -260,6 +310,8 @@ impl Lab {
 pub struct PodHandle {
     runtime: Arc<Mutex<PodRuntime>>,
     clock: Arc<dyn Clock>,
+    /// Wakes the pod's driver when an API request arrives.
+    wake: Arc<Notify>,
 }
 
 impl PodHandle {
@@ -277,6 +329,34 @@ impl PodHandle {
         let mut out = String::with_capacity(32 * 1024);
         exposition::encode(metrics.registry(), format, &mut out).ok()?;
         Some(out)
+    }
+
+    /// Submits an API request now; `None` while the pod is down. Its tokens arrive on
+    /// the returned channel as the pod's driver moves the pod along the clock.
+    pub fn submit(
+        &self,
+        request: ClientRequest,
+    ) -> Option<(u64, mpsc::UnboundedReceiver<ClientEvent>)> {
+        let submitted = self.now().submit(request);
+        self.wake.notify_one();
+        submitted
+    }
+
+    /// The client of request `id` went away.
+    pub fn abort(&self, id: u64) {
+        self.now().abort(id);
+    }
+
+    /// Moves the pod along the clock while API requests are in flight, so their tokens
+    /// reach their clients as they are generated; sleeps otherwise. Runs until dropped.
+    pub async fn drive(self) {
+        loop {
+            if self.now().has_clients() {
+                tokio::time::sleep(DRIVE_TICK).await;
+            } else {
+                self.wake.notified().await;
+            }
+        }
     }
 
     /// The pod's name.
@@ -303,6 +383,7 @@ impl PodHandle {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::engine::ClientRequest;
     use crate::scenario::builtin;
 
     #[test]
@@ -373,6 +454,58 @@ mod tests {
         assert!(text.contains("vllm:e2e_request_latency_seconds_bucket{le=\"0.3\",model_name=\"mistral-7b-fp16\",app=\"mistral-7b-fp16\",instance=\"127.0.0.1:8001\",job=\"vllm\"} "));
         assert!(text.ends_with("# EOF\n"));
         assert!(samples > 30_000, "{samples}");
+    }
+
+    #[test]
+    fn api_clients_get_their_tokens_and_hear_of_outages() {
+        let scenario = builtin("spot-preemption").unwrap();
+        let awq = scenario.pod_index("mistral-7b-awq").unwrap();
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        let lab = Lab::new(scenario, clock.clone());
+        let pod = lab.pod(awq);
+        let request = ClientRequest {
+            id: 0,
+            prompt_tokens: 40,
+            max_tokens: 16,
+            ignore_eos: true,
+        };
+        let (_, mut events) = pod.submit(request).expect("the pod is up");
+        clock.advance(Duration::from_secs(5));
+        pod.now();
+        let mut tokens = 0;
+        while let Ok(event) = events.try_recv() {
+            match event {
+                ClientEvent::Token(_) => tokens += 1,
+                ClientEvent::Finished {
+                    reason,
+                    generation_tokens,
+                    ..
+                } => {
+                    assert_eq!(
+                        (reason, generation_tokens, tokens),
+                        (crate::engine::FinishReason::Length, 16, 16)
+                    );
+                }
+                ClientEvent::PodDown => panic!("the pod is up"),
+            }
+        }
+        assert_eq!(tokens, 16);
+        assert!(!pod.now().has_clients());
+        // A long request still running when the node is preempted at 120 s.
+        let (_, mut events) = pod
+            .submit(ClientRequest {
+                max_tokens: 4000,
+                ..request
+            })
+            .unwrap();
+        clock.advance(Duration::from_secs(120));
+        pod.now();
+        let last = std::iter::from_fn(|| events.try_recv().ok()).last();
+        assert_eq!(last, Some(ClientEvent::PodDown));
+        assert!(
+            pod.submit(request).is_none(),
+            "a down pod takes no requests"
+        );
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! API clients waiting on a pod: who is owed which tokens, and the sink that tells them.
+//!
+//! The engine reports a client request's tokens and its end to the pod's sink; this
+//! module forwards them, alongside the metrics, to the channel of the HTTP handler
+//! that submitted the request.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+
+use crate::clock::SimTime;
+use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
+use crate::metrics::PodMetrics;
+
+/// What an API client hears about its request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientEvent {
+    /// A token was generated at this simulated time.
+    Token(SimTime),
+    /// The request finished.
+    Finished {
+        /// Why.
+        reason: FinishReason,
+        /// Prompt tokens.
+        prompt_tokens: u32,
+        /// Tokens generated.
+        generation_tokens: u32,
+    },
+    /// The pod went down with the request in flight.
+    PodDown,
+}
+
+/// The clients of one pod, by request id.
+#[derive(Debug, Default)]
+pub(super) struct Clients {
+    next_id: u64,
+    waiting: HashMap<u64, mpsc::UnboundedSender<ClientEvent>>,
+}
+
+impl Clients {
+    /// Registers a new client; returns its request id and its event stream.
+    pub(super) fn register(&mut self) -> (u64, mpsc::UnboundedReceiver<ClientEvent>) {
+        self.next_id += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.waiting.insert(self.next_id, tx);
+        (self.next_id, rx)
+    }
+
+    /// Whether any client is waiting.
+    pub(super) fn any(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Forgets a client that went away.
+    pub(super) fn forget(&mut self, id: u64) {
+        self.waiting.remove(&id);
+    }
+
+    /// Tells every client the pod went down, and forgets them.
+    pub(super) fn pod_down(&mut self) {
+        for (_, tx) in self.waiting.drain() {
+            let _ = tx.send(ClientEvent::PodDown);
+        }
+    }
+}
+
+/// The sink of a pod with API clients: metrics first, then the client's channel.
+pub(super) struct Tee<'a> {
+    pub(super) metrics: &'a mut PodMetrics,
+    pub(super) clients: &'a mut Clients,
+}
+
+impl EventSink for Tee<'_> {
+    fn first_token(&mut self, latency: f64) {
+        self.metrics.first_token(latency);
+    }
+
+    fn next_token(&mut self, latency: f64) {
+        self.metrics.next_token(latency);
+    }
+
+    fn finished(&mut self, request: &FinishedRequest) {
+        self.metrics.finished(request);
+        if let Some(tx) = request
+            .client
+            .and_then(|id| self.clients.waiting.remove(&id))
+        {
+            let _ = tx.send(ClientEvent::Finished {
+                reason: request.reason,
+                prompt_tokens: request.prompt_tokens,
+                generation_tokens: request.generation_tokens,
+            });
+        }
+    }
+
+    fn step(&mut self, stats: &StepStats) {
+        self.metrics.step(stats);
+    }
+
+    fn throughput(&mut self, prompt: f64, generation: f64) {
+        self.metrics.throughput(prompt, generation);
+    }
+
+    fn client_token(&mut self, client: u64, at: SimTime) {
+        if let Some(tx) = self.clients.waiting.get(&client) {
+            let _ = tx.send(ClientEvent::Token(at));
+        }
+    }
+}
