@@ -471,7 +471,7 @@ mod tests {
         };
         let (_, mut events) = pod.submit(request).expect("the pod is up");
         clock.advance(Duration::from_secs(5));
-        pod.now();
+        drop(pod.now());
         let mut tokens = 0;
         while let Ok(event) = events.try_recv() {
             match event {
@@ -499,7 +499,7 @@ mod tests {
             })
             .unwrap();
         clock.advance(Duration::from_secs(120));
-        pod.now();
+        drop(pod.now());
         let last = std::iter::from_fn(|| events.try_recv().ok()).last();
         assert_eq!(last, Some(ClientEvent::PodDown));
         assert!(
