@@ -208,9 +208,15 @@ fn healthy_reads_as_the_spec_intends() {
         }
     }
     // Counters never go backwards while pods stay up.
-    let resets =
-        r#"sum(resets({__name__=~"vllm:.*_total|vllm:.*_count", app=~"mistral-7b-.*"}[5m]))"#;
-    assert_eq!(value(&p, resets), 0.0, "a counter went backwards");
+    for counter in [
+        "vllm:prompt_tokens_total",
+        "vllm:generation_tokens_total",
+        "vllm:request_success_total",
+        "vllm:e2e_request_latency_seconds_count",
+    ] {
+        let resets = format!(r#"sum(resets({counter}{{app=~"mistral-7b-.*"}}[5m]))"#);
+        assert_eq!(value(&p, &resets), 0.0, "{counter} went backwards");
+    }
     // Row 1: every threshold green.
     assert_eq!(value(&p, SPEC_QUERIES[0].1), 4.0, "Active Models");
     let p95_avg = value(&p, SPEC_QUERIES[2].1);
