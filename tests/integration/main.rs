@@ -2,6 +2,7 @@
 //!
 //! One binary, organised by area:
 //! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
+//! - `openai`: the OpenAI API of the pods;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
 //! - `config`: the shipped Prometheus configuration;
@@ -12,5 +13,6 @@ mod bad_scenarios;
 mod config;
 mod dashboard;
 mod exposition;
+mod openai;
 mod scenarios;
 mod verify;

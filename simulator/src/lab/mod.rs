@@ -359,6 +359,18 @@ impl PodHandle {
         }
     }
 
+    /// The served model name and `max_model_len`.
+    pub fn model(&self) -> (String, u32) {
+        let runtime = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
+        let spec = runtime.spec();
+        (spec.model_name.clone(), spec.config.max_model_len)
+    }
+
+    /// Unix time (seconds) now, by the lab's clock.
+    pub fn unix_now(&self) -> f64 {
+        self.clock.epoch_unix_secs() + self.clock.now().as_secs_f64()
+    }
+
     /// The pod's name.
     pub fn name(&self) -> String {
         self.runtime

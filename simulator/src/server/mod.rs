@@ -1,9 +1,10 @@
-//! The HTTP listener of each pod: `GET /metrics` and `GET /health`.
+//! The HTTP listener of each pod: `GET /metrics`, `GET /health` and the OpenAI API.
 //!
 //! [`serve`] takes a bound listener and a shutdown future, answers on HTTP/1.1 with
 //! hyper, and on shutdown lets in-flight requests finish (bounded wait). Routing lives
 //! in [`service`]; no model math happens here.
 
+mod openai;
 mod service;
 
 pub use service::respond;
@@ -28,6 +29,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `pod` on `listener` until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, pod: PodHandle, shutdown: impl Future<Output = ()>) {
+    let driver = tokio::spawn(pod.clone().drive());
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     let mut builder = http1::Builder::new();
@@ -39,9 +41,16 @@ pub async fn serve(listener: TcpListener, pod: PodHandle, shutdown: impl Future<
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let pod = pod.clone();
-                let service = service_fn(move |req| {
-                    let response = service::respond(&req, &pod);
-                    async move { Ok::<_, Infallible>(response) }
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let pod = pod.clone();
+                    async move {
+                        let response = if openai::is_route(req.uri().path()) {
+                            openai::handle(req, pod).await
+                        } else {
+                            service::respond(&req, &pod).map(http_body_util::BodyExt::boxed)
+                        };
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
@@ -54,6 +63,7 @@ pub async fn serve(listener: TcpListener, pod: PodHandle, shutdown: impl Future<
         }
     }
     drop(listener);
+    driver.abort();
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
         .is_err()

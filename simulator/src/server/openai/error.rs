@@ -1,0 +1,54 @@
+//! Errors of the OpenAI endpoints, turned into vLLM's JSON error body in one place.
+
+use std::fmt;
+
+use hyper::StatusCode;
+
+/// Why an OpenAI request failed.
+#[derive(Debug, PartialEq)]
+pub(crate) enum ApiError {
+    /// Malformed JSON, missing or invalid fields.
+    BadRequest(String),
+    /// The `model` is not the one this pod serves.
+    UnknownModel(String),
+    /// The body exceeds the limit.
+    TooLarge(usize),
+    /// The pod is down (scenario outage), or went down mid-request.
+    Unavailable,
+}
+
+impl ApiError {
+    /// The HTTP status and vLLM's `type` for this error.
+    fn status(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequestError"),
+            ApiError::UnknownModel(_) => (StatusCode::NOT_FOUND, "NotFoundError"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "BadRequestError"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError"),
+        }
+    }
+
+    /// The status and the JSON body vLLM's `ErrorResponse` would carry.
+    pub(crate) fn to_json(&self) -> (StatusCode, serde_json::Value) {
+        let (status, kind) = self.status();
+        let body = serde_json::json!({
+            "object": "error",
+            "message": self.to_string(),
+            "type": kind,
+            "param": null,
+            "code": status.as_u16(),
+        });
+        (status, body)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::BadRequest(m) => f.write_str(m),
+            ApiError::UnknownModel(m) => write!(f, "The model `{m}` does not exist."),
+            ApiError::TooLarge(limit) => write!(f, "Request body is larger than {limit} bytes."),
+            ApiError::Unavailable => f.write_str("The model pod is down (scenario outage)."),
+        }
+    }
+}

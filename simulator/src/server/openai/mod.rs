@@ -1,0 +1,438 @@
+//! The OpenAI-compatible API of a pod: `GET /v1/models`, `POST /v1/completions` and
+//! `POST /v1/chat/completions`, streamed (server-sent events) or not, in vLLM's shapes.
+//!
+//! A request joins the pod's engine like any other: it waits, is batched, and gets its
+//! first token and each next one when the model says so; the response carries them as
+//! they come. A client that hangs up aborts its request (`finished_reason="abort"`).
+
+mod error;
+mod stream;
+mod types;
+
+pub(crate) use error::ApiError;
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use hyper::{Method, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::engine::{ClientRequest, FinishReason};
+use crate::lab::{ClientEvent, PodHandle};
+use stream::{AbortGuard, SseBody};
+use types::{ChatRequest, CompletionRequest, chat_tokens, prompt_tokens};
+
+/// The response body of every route.
+pub(crate) type BoxBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+/// Largest request body accepted.
+const MAX_BODY_BYTES: usize = 1 << 20;
+/// Most choices per request.
+const MAX_N: u32 = 16;
+/// vLLM's default `max_tokens` for completions.
+const DEFAULT_COMPLETION_TOKENS: u32 = 16;
+/// Words the simulated model says, in turn.
+const WORDS: &[&str] = &[
+    "The",
+    " model",
+    " answers",
+    " with",
+    " simulated",
+    " tokens",
+    ".",
+];
+
+/// Whether `path` is an OpenAI route.
+pub(crate) fn is_route(path: &str) -> bool {
+    matches!(
+        path,
+        "/v1/models" | "/v1/completions" | "/v1/chat/completions"
+    )
+}
+
+/// Answers an OpenAI route.
+pub(crate) async fn handle<B>(req: Request<B>, pod: PodHandle) -> Response<BoxBody>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let path = req.uri().path().to_owned();
+    let job = match (req.method().clone(), path.as_str()) {
+        (Method::GET, "/v1/models") => return models(&pod),
+        (Method::POST, "/v1/completions") => match parse::<CompletionRequest, B>(req).await {
+            Ok(r) => completion_job(r, &pod),
+            Err(e) => Err(e),
+        },
+        (Method::POST, "/v1/chat/completions") => match parse::<ChatRequest, B>(req).await {
+            Ok(r) => chat_job(r, &pod),
+            Err(e) => Err(e),
+        },
+        _ => {
+            return error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"detail": "Method Not Allowed"}),
+            );
+        }
+    };
+    match job {
+        Ok(job) => job.run(pod).await,
+        Err(e) => {
+            let (status, body) = e.to_json();
+            error_response(status, body)
+        }
+    }
+}
+
+fn error_response(status: StatusCode, body: Value) -> Response<BoxBody> {
+    let mut r = json_response(&body);
+    *r.status_mut() = status;
+    r
+}
+
+fn json_response(body: &Value) -> Response<BoxBody> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Reads and parses a JSON body, within the size limit.
+async fn parse<T: serde::de::DeserializeOwned, B>(req: Request<B>) -> Result<T, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let bytes = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+        }
+        Err(e) => {
+            return Err(ApiError::BadRequest(format!(
+                "cannot read the request body: {e}"
+            )));
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))
+}
+
+fn models(pod: &PodHandle) -> Response<BoxBody> {
+    let (model, max_model_len) = pod.model();
+    json_response(&json!({
+        "object": "list",
+        "data": [{
+            "id": model,
+            "object": "model",
+            "created": pod.unix_now() as u64,
+            "owned_by": "vllm",
+            "root": model,
+            "parent": null,
+            "max_model_len": max_model_len,
+        }],
+    }))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Completion,
+    Chat,
+}
+
+/// A validated request, ready for the engine.
+struct Job {
+    kind: Kind,
+    model: String,
+    prompt_tokens: u32,
+    max_tokens: u32,
+    n: u32,
+    stream: bool,
+    include_usage: bool,
+    ignore_eos: bool,
+}
+
+fn completion_job(r: CompletionRequest, pod: &PodHandle) -> Result<Job, ApiError> {
+    let prompt_tokens = prompt_tokens(&r.prompt).ok_or_else(|| {
+        ApiError::BadRequest(
+            "`prompt` must be a non-empty string, list of strings or list of token ids".to_owned(),
+        )
+    })?;
+    let max_tokens = r.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
+    job(
+        Kind::Completion,
+        r.model,
+        prompt_tokens,
+        Some(max_tokens),
+        r.n,
+        r.stream,
+        r.stream_options.is_some_and(|o| o.include_usage),
+        r.ignore_eos,
+        pod,
+    )
+}
+
+fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
+    if r.messages.is_empty() {
+        return Err(ApiError::BadRequest(
+            "`messages` must not be empty".to_owned(),
+        ));
+    }
+    let prompt_tokens = chat_tokens(&r.messages);
+    let max_tokens = r.max_completion_tokens.or(r.max_tokens);
+    job(
+        Kind::Chat,
+        r.model,
+        prompt_tokens,
+        max_tokens,
+        r.n,
+        r.stream,
+        r.stream_options.is_some_and(|o| o.include_usage),
+        r.ignore_eos,
+        pod,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn job(
+    kind: Kind,
+    model: String,
+    prompt_tokens: u32,
+    max_tokens: Option<u32>,
+    n: Option<u32>,
+    stream: bool,
+    include_usage: bool,
+    ignore_eos: bool,
+    pod: &PodHandle,
+) -> Result<Job, ApiError> {
+    let (served, max_model_len) = pod.model();
+    if model != served {
+        return Err(ApiError::UnknownModel(model));
+    }
+    let room = max_model_len.saturating_sub(prompt_tokens);
+    let max_tokens = max_tokens.unwrap_or(room);
+    if max_tokens == 0 || prompt_tokens.saturating_add(max_tokens) > max_model_len {
+        return Err(ApiError::BadRequest(format!(
+            "This model's maximum context length is {max_model_len} tokens. However, you requested {} tokens ({prompt_tokens} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
+            prompt_tokens.saturating_add(max_tokens)
+        )));
+    }
+    let n = n.unwrap_or(1);
+    if !(1..=MAX_N).contains(&n) {
+        return Err(ApiError::BadRequest(format!(
+            "`n` must be between 1 and {MAX_N}, got {n}"
+        )));
+    }
+    Ok(Job {
+        kind,
+        model,
+        prompt_tokens,
+        max_tokens,
+        n,
+        stream,
+        include_usage,
+        ignore_eos,
+    })
+}
+
+impl Job {
+    /// Submits every choice and answers, streamed or at the end.
+    async fn run(self, pod: PodHandle) -> Response<BoxBody> {
+        let mut guard = AbortGuard::new(pod.clone());
+        let mut choices = Vec::new();
+        for _ in 0..self.n {
+            let request = ClientRequest {
+                id: 0,
+                prompt_tokens: self.prompt_tokens,
+                max_tokens: self.max_tokens,
+                ignore_eos: self.ignore_eos,
+            };
+            let Some((id, events)) = pod.submit(request) else {
+                let (status, body) = ApiError::Unavailable.to_json();
+                return error_response(status, body);
+            };
+            guard.watch(id);
+            choices.push((id, events));
+        }
+        let id = format!(
+            "{}-{:032x}",
+            if self.kind == Kind::Chat {
+                "chatcmpl"
+            } else {
+                "cmpl"
+            },
+            choices[0].0
+        );
+        let created = pod.unix_now() as u64;
+        if self.stream {
+            let (tx, body) = SseBody::channel();
+            tokio::spawn(self.stream(id, created, choices, guard, tx));
+            let mut r = Response::new(body.boxed());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            );
+            return r;
+        }
+        let mut answers = Vec::new();
+        for (index, (request, mut events)) in choices.into_iter().enumerate() {
+            let (mut text, mut tokens) = (String::new(), 0);
+            loop {
+                match events.recv().await {
+                    Some(ClientEvent::Token(_)) => {
+                        text.push_str(word(tokens));
+                        tokens += 1;
+                    }
+                    Some(ClientEvent::Finished {
+                        reason,
+                        generation_tokens,
+                        ..
+                    }) => {
+                        guard.done(request);
+                        answers.push((index, text, reason, generation_tokens));
+                        break;
+                    }
+                    Some(ClientEvent::PodDown) | None => {
+                        let (status, body) = ApiError::Unavailable.to_json();
+                        return error_response(status, body);
+                    }
+                }
+            }
+        }
+        let completion_tokens: u32 = answers.iter().map(|a| a.3).sum();
+        let choices: Vec<Value> = answers
+            .iter()
+            .map(|(index, text, reason, _)| match self.kind {
+                Kind::Completion => json!({"index": index, "text": text, "logprobs": null, "finish_reason": reason.as_str(), "stop_reason": null, "prompt_logprobs": null}),
+                Kind::Chat => json!({"index": index, "message": {"role": "assistant", "reasoning_content": null, "content": text, "tool_calls": []}, "logprobs": null, "finish_reason": reason.as_str(), "stop_reason": null}),
+            })
+            .collect();
+        json_response(&json!({
+            "id": id,
+            "object": if self.kind == Kind::Chat { "chat.completion" } else { "text_completion" },
+            "created": created,
+            "model": self.model,
+            "choices": choices,
+            "usage": self.usage(completion_tokens),
+        }))
+    }
+
+    fn usage(&self, completion_tokens: u32) -> Value {
+        json!({
+            "prompt_tokens": self.prompt_tokens * self.n,
+            "total_tokens": self.prompt_tokens * self.n + completion_tokens,
+            "completion_tokens": completion_tokens,
+            "prompt_tokens_details": null,
+        })
+    }
+
+    /// Feeds the SSE body until every choice finished, the pod went down, or the
+    /// client hung up (then `guard` aborts what is left).
+    async fn stream(
+        self,
+        id: String,
+        created: u64,
+        choices: Vec<(u64, mpsc::UnboundedReceiver<ClientEvent>)>,
+        mut guard: AbortGuard,
+        tx: mpsc::Sender<Bytes>,
+    ) {
+        let (merged_tx, mut merged) = mpsc::unbounded_channel();
+        let mut requests = Vec::new();
+        for (index, (request, mut events)) in choices.into_iter().enumerate() {
+            requests.push(request);
+            let merged_tx = merged_tx.clone();
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    if merged_tx.send((index, event)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(merged_tx);
+        let object = if self.kind == Kind::Chat {
+            "chat.completion.chunk"
+        } else {
+            "text_completion"
+        };
+        let chunk = |choice: Value| {
+            stream::event(
+                &json!({"id": id, "object": object, "created": created, "model": self.model, "choices": [choice]}),
+            )
+        };
+        if self.kind == Kind::Chat {
+            for index in 0..self.n {
+                let first = chunk(
+                    json!({"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}),
+                );
+                if tx.send(first).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let mut produced = vec![0usize; self.n as usize];
+        let (mut finished, mut completion_tokens) = (0, 0);
+        while let Some((index, event)) = merged.recv().await {
+            let (text, reason) = match event {
+                ClientEvent::Token(_) => {
+                    produced[index] += 1;
+                    (word(produced[index] - 1), None)
+                }
+                ClientEvent::Finished {
+                    reason,
+                    generation_tokens,
+                    ..
+                } => {
+                    guard.done(requests[index]);
+                    finished += 1;
+                    completion_tokens += generation_tokens;
+                    ("", Some(reason))
+                }
+                ClientEvent::PodDown => {
+                    let (_, body) = ApiError::Unavailable.to_json();
+                    let _ = tx.send(stream::event(&json!({"error": body}))).await;
+                    break;
+                }
+            };
+            let reason = reason.map(FinishReason::as_str);
+            let choice = match self.kind {
+                Kind::Completion => {
+                    json!({"index": index, "text": text, "logprobs": null, "finish_reason": reason, "stop_reason": null})
+                }
+                Kind::Chat => {
+                    json!({"index": index, "delta": {"content": text}, "logprobs": null, "finish_reason": reason})
+                }
+            };
+            if tx.send(chunk(choice)).await.is_err() {
+                return;
+            }
+            if finished == self.n {
+                break;
+            }
+        }
+        if self.include_usage && finished == self.n {
+            let usage = stream::event(
+                &json!({"id": id, "object": object, "created": created, "model": self.model, "choices": [], "usage": self.usage(completion_tokens)}),
+            );
+            if tx.send(usage).await.is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(stream::done()).await;
+    }
+}
+
+/// The text of a choice's `index`-th token.
+fn word(index: usize) -> &'static str {
+    WORDS[index % WORDS.len()]
+}

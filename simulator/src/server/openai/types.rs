@@ -1,0 +1,109 @@
+//! OpenAI request bodies as vLLM accepts them: lenient, unknown fields ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `POST /v1/completions`.
+#[derive(Debug, Deserialize)]
+pub(super) struct CompletionRequest {
+    pub(super) model: String,
+    /// A string, a list of strings, or token ids.
+    pub(super) prompt: Value,
+    pub(super) max_tokens: Option<u32>,
+    #[serde(default)]
+    pub(super) stream: bool,
+    pub(super) stream_options: Option<StreamOptions>,
+    pub(super) n: Option<u32>,
+    #[serde(default)]
+    pub(super) ignore_eos: bool,
+}
+
+/// `POST /v1/chat/completions`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ChatRequest {
+    pub(super) model: String,
+    pub(super) messages: Vec<Message>,
+    pub(super) max_tokens: Option<u32>,
+    pub(super) max_completion_tokens: Option<u32>,
+    #[serde(default)]
+    pub(super) stream: bool,
+    pub(super) stream_options: Option<StreamOptions>,
+    pub(super) n: Option<u32>,
+    #[serde(default)]
+    pub(super) ignore_eos: bool,
+}
+
+/// A chat message; only its text matters here.
+#[derive(Debug, Deserialize)]
+pub(super) struct Message {
+    #[allow(dead_code)]
+    pub(super) role: String,
+    /// A string or a list of content parts.
+    #[serde(default)]
+    pub(super) content: Value,
+}
+
+/// `stream_options`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StreamOptions {
+    #[serde(default)]
+    pub(super) include_usage: bool,
+}
+
+/// Approximate prompt tokens of some text: about four characters a token, as
+/// OpenAI's rule of thumb for English (the simulator has no tokenizer).
+pub(super) fn text_tokens(text: &str) -> u32 {
+    u32::try_from(text.chars().count().div_ceil(4))
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// Prompt tokens of a completion `prompt`: a string, strings, or token ids.
+pub(super) fn prompt_tokens(prompt: &Value) -> Option<u32> {
+    match prompt {
+        Value::String(s) => Some(text_tokens(s)),
+        Value::Array(items) if items.iter().all(Value::is_u64) => {
+            u32::try_from(items.len()).ok().filter(|&n| n > 0)
+        }
+        Value::Array(items) => items.iter().map(|i| i.as_str().map(text_tokens)).sum(),
+        _ => None,
+    }
+}
+
+/// Prompt tokens of a conversation, with a few tokens per message for the chat template.
+pub(super) fn chat_tokens(messages: &[Message]) -> u32 {
+    let text: u32 = messages
+        .iter()
+        .map(|m| match &m.content {
+            Value::String(s) => text_tokens(s),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .map(text_tokens)
+                .sum(),
+            _ => 0,
+        })
+        .sum();
+    text + 4 * u32::try_from(messages.len()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prompts_of_every_shape_are_counted() {
+        assert_eq!(prompt_tokens(&json!("abcdefgh")), Some(2));
+        assert_eq!(prompt_tokens(&json!([1, 2, 3])), Some(3));
+        assert_eq!(prompt_tokens(&json!(["abcd", "abcdefgh"])), Some(3));
+        assert_eq!(prompt_tokens(&json!(42)), None);
+        assert_eq!(prompt_tokens(&json!([])), None);
+        let messages: Vec<Message> = serde_json::from_value(json!([
+            {"role": "system", "content": "abcd"},
+            {"role": "user", "content": [{"type": "text", "text": "abcdefgh"}]}
+        ]))
+        .unwrap();
+        assert_eq!(chat_tokens(&messages), 3 + 8);
+    }
+}

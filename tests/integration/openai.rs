@@ -1,0 +1,169 @@
+//! The OpenAI API of the pods, through real HTTP: answers in vLLM's shapes, requests
+//! that move the pod's metrics, errors that leave the server serving.
+
+use std::io::{BufRead, BufReader};
+
+use serde_json::{Value, json};
+use vllm_sim::scenario::builtin;
+use vllm_sim_tests::{Sim, get};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn post(url: &str, body: &str) -> (u16, Value) {
+    let mut response = agent()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap())
+}
+
+/// The value of a sample of the pod's 0.0.4 exposition, 0 if absent.
+fn metric(sim: &Sim, pod: &str, sample: &str) -> f64 {
+    let (_, _, body) = get(&format!("http://{}/metrics", sim.addr(pod)), "text/plain");
+    body.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn completions_answer_in_vllm_shape_and_count_in_the_metrics() {
+    let sim = Sim::start(builtin("healthy").unwrap(), 1.0);
+    let base = format!("http://{}", sim.addr("mistral-7b-awq"));
+    let tokens = r#"vllm:request_generation_tokens_sum{model_name="mistral-7b-awq"}"#;
+    let before = metric(&sim, "mistral-7b-awq", tokens);
+    let request = json!({"model": "mistral-7b-awq", "prompt": "Quantize me", "max_tokens": 12, "ignore_eos": true, "top_k": 5});
+    let (status, body) = post(&format!("{base}/v1/completions"), &request.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"], "text_completion");
+    assert_eq!(body["choices"][0]["finish_reason"], "length");
+    assert_eq!(body["usage"]["completion_tokens"], 12);
+    assert_eq!(
+        body["usage"]["total_tokens"],
+        body["usage"]["prompt_tokens"].as_u64().unwrap() + 12
+    );
+    assert!(!body["choices"][0]["text"].as_str().unwrap().is_empty());
+    // The request went through the engine: its 12 tokens show in the histogram.
+    assert!(metric(&sim, "mistral-7b-awq", tokens) >= before + 12.0);
+
+    let (status, models) = {
+        let (status, _, body) = get(&format!("{base}/v1/models"), "*/*");
+        (status, serde_json::from_str::<Value>(&body).unwrap())
+    };
+    assert_eq!(
+        (status, models["data"][0]["id"].as_str()),
+        (200, Some("mistral-7b-awq"))
+    );
+}
+
+#[test]
+fn chat_streams_server_sent_events() {
+    let sim = Sim::start(builtin("healthy").unwrap(), 1.0);
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        sim.addr("mistral-7b-judge")
+    );
+    let request = json!({
+        "model": "mistral-7b-judge",
+        "messages": [{"role": "user", "content": "Score this answer."}],
+        "max_tokens": 6, "ignore_eos": true, "stream": true, "stream_options": {"include_usage": true}
+    });
+    let response = agent().post(&url).send(request.to_string()).unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream; charset=utf-8"
+    );
+    let lines: Vec<String> = BufReader::new(response.into_body().into_reader())
+        .lines()
+        .map(Result::unwrap)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.last().map(String::as_str), Some("data: [DONE]"));
+    let chunks: Vec<Value> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| serde_json::from_str(l.strip_prefix("data: ").unwrap()).unwrap())
+        .collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let content: Vec<_> = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(content.len(), 6);
+    let finish: Vec<_> = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["finish_reason"].as_str())
+        .collect();
+    assert_eq!(finish, ["length"]);
+    assert_eq!(chunks.last().unwrap()["usage"]["completion_tokens"], 6);
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk")
+    );
+}
+
+#[test]
+fn a_client_that_hangs_up_aborts_its_request() {
+    let sim = Sim::start(builtin("healthy").unwrap(), 1.0);
+    let url = format!("http://{}/v1/completions", sim.addr("mistral-7b-fp16"));
+    let request = json!({"model": "mistral-7b-fp16", "prompt": "Go on", "max_tokens": 2000, "ignore_eos": true, "stream": true});
+    let response = agent().post(&url).send(request.to_string()).unwrap();
+    let mut reader = BufReader::new(response.into_body().into_reader());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.starts_with("data: "));
+    drop(reader);
+    let aborted =
+        r#"vllm:request_success_total{finished_reason="abort",model_name="mistral-7b-fp16"}"#;
+    let seen = vllm_sim_tests::eventually(std::time::Duration::from_secs(10), || {
+        (metric(&sim, "mistral-7b-fp16", aborted) >= 1.0).then_some(())
+    });
+    assert!(seen.is_some(), "the request was not aborted");
+}
+
+#[test]
+fn bad_requests_get_openai_errors_and_the_pod_keeps_serving() {
+    let sim = Sim::start(builtin("healthy").unwrap(), 1.0);
+    let base = format!("http://{}", sim.addr("mistral-7b-lora"));
+    let cases = [
+        ("{not json", 400, "BadRequestError"),
+        (r#"{"prompt": "no model"}"#, 400, "BadRequestError"),
+        (r#"{"model": "gpt-4", "prompt": "x"}"#, 404, "NotFoundError"),
+        (
+            r#"{"model": "mistral-7b-lora", "prompt": "x", "max_tokens": 100000}"#,
+            400,
+            "BadRequestError",
+        ),
+        (
+            r#"{"model": "mistral-7b-lora", "prompt": "x", "n": 0}"#,
+            400,
+            "BadRequestError",
+        ),
+    ];
+    for (body, status, kind) in cases {
+        let (got, error) = post(&format!("{base}/v1/completions"), body);
+        assert_eq!(
+            (got, error["type"].as_str()),
+            (status, Some(kind)),
+            "{body}: {error}"
+        );
+        assert_eq!(error["object"], "error");
+    }
+    let huge = format!(
+        r#"{{"model": "mistral-7b-lora", "prompt": "{}"}}"#,
+        "a".repeat(2 << 20)
+    );
+    assert_eq!(post(&format!("{base}/v1/completions"), &huge).0, 413);
+    let (status, _) = post(
+        &format!("{base}/v1/completions"),
+        r#"{"model": "mistral-7b-lora", "prompt": "still here?", "max_tokens": 2}"#,
+    );
+    assert_eq!(status, 200);
+}
