@@ -6,8 +6,11 @@ use std::time::Duration;
 use vllm_sim::scenario::builtin;
 use vllm_sim_tests::{Prometheus, Sim, eventually};
 
-/// Simulated seconds per wall second: 8 s of scraping covers 160 s of lab time.
+/// Simulated seconds per wall second: 10 s of scraping covers 200 s of lab time.
 const SPEED: f64 = 20.0;
+/// Prometheus's scrape interval: four samples a wall second, five lab seconds apart,
+/// so gauges averaged over time rest on many independent engine states.
+const SCRAPE_INTERVAL: &str = "250ms";
 
 /// What a spec query returns against real vLLM metrics.
 enum Expect {
@@ -159,14 +162,14 @@ const SPEC_QUERIES: &[(&str, &str, Expect)] = &[
     ),
 ];
 
-/// A lab serving the built-in `scenario`, scraped every second by a real Prometheus
-/// that has seen at least `scrapes` scrapes of every pod.
+/// A lab serving the built-in `scenario`, scraped by a real Prometheus that has seen
+/// at least `scrapes` scrapes of every pod.
 fn scraped(scenario: &str, scrapes: usize) -> Option<(Sim, Prometheus)> {
     if !vllm_sim_tests::tool_available("prometheus") {
         return None;
     }
     let sim = Sim::start(builtin(scenario).expect("built-in scenario"), SPEED);
-    let prometheus = Prometheus::start(&sim.pods, "1s");
+    let prometheus = Prometheus::start(&sim.pods, SCRAPE_INTERVAL);
     prometheus.wait_for_scrapes(scrapes);
     Some((sim, prometheus))
 }
@@ -182,19 +185,19 @@ fn p95(app: &str) -> String {
     )
 }
 
-/// KV usage averaged over the last minute: a single scrape is one engine step's view.
+/// KV usage averaged over every scrape: a single scrape is one engine step's view.
 fn cache(app: &str) -> String {
-    format!(r#"avg_over_time(vllm:gpu_cache_usage_perc{{app="{app}"}}[1m])"#)
+    format!(r#"avg_over_time(vllm:gpu_cache_usage_perc{{app="{app}"}}[5m])"#)
 }
 
-/// Generation throughput averaged over the last minute.
+/// Generation throughput averaged over every scrape.
 fn throughput(app: &str) -> String {
-    format!(r#"avg_over_time(vllm:avg_generation_throughput_toks_per_s{{app="{app}"}}[1m])"#)
+    format!(r#"avg_over_time(vllm:avg_generation_throughput_toks_per_s{{app="{app}"}}[5m])"#)
 }
 
 #[test]
 fn healthy_reads_as_the_spec_intends() {
-    let Some((_sim, p)) = scraped("healthy", 8) else {
+    let Some((_sim, p)) = scraped("healthy", 40) else {
         return;
     };
     for (panel, expr, expect) in SPEC_QUERIES {
@@ -275,7 +278,8 @@ fn healthy_reads_as_the_spec_intends() {
 
 #[test]
 fn awq_not_quantized_tracks_fp16() {
-    let Some((_sim, p)) = scraped("awq-not-quantized", 8) else {
+    // KV usage sums a handful of requests: average many scrapes before comparing.
+    let Some((_sim, p)) = scraped("awq-not-quantized", 160) else {
         return;
     };
     let (awq, fp16) = (
@@ -298,7 +302,7 @@ fn awq_not_quantized_tracks_fp16() {
 
 #[test]
 fn judge_backlog_fills_the_queue() {
-    let Some((_sim, p)) = scraped("judge-backlog", 8) else {
+    let Some((_sim, p)) = scraped("judge-backlog", 40) else {
         return;
     };
     let waiting = value(&p, r#"vllm:num_requests_waiting{app="mistral-7b-judge"}"#);
@@ -312,7 +316,7 @@ fn judge_backlog_fills_the_queue() {
 
 #[test]
 fn spot_preemption_drops_a_model_and_brings_it_back_reset() {
-    let Some((_sim, p)) = scraped("spot-preemption", 2) else {
+    let Some((_sim, p)) = scraped("spot-preemption", 8) else {
         return;
     };
     let active = SPEC_QUERIES[0].1;
@@ -339,7 +343,7 @@ fn spot_preemption_drops_a_model_and_brings_it_back_reset() {
 
 #[test]
 fn t4_reality_pins_the_fp16_cache() {
-    let Some((_sim, p)) = scraped("t4-reality", 8) else {
+    let Some((_sim, p)) = scraped("t4-reality", 40) else {
         return;
     };
     let fp16 = value(

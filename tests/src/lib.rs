@@ -117,7 +117,7 @@ impl Prometheus {
     pub fn start(targets: &[(String, SocketAddr)], interval: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = format!(
-            "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
+            "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
         );
         for (app, addr) in targets {
             config.push_str(&format!(

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use crate::engine::{ClientRequest, FinishReason};
 use crate::lab::{ClientEvent, PodHandle};
 use stream::{AbortGuard, SseBody};
-use types::{ChatRequest, CompletionRequest, chat_tokens, prompt_tokens};
+use types::{ChatRequest, CompletionRequest, Sampling, chat_tokens, prompt_tokens};
 
 /// The response body of every route.
 pub(crate) type BoxBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
@@ -168,16 +168,13 @@ fn completion_job(r: CompletionRequest, pod: &PodHandle) -> Result<Job, ApiError
             "`prompt` must be a non-empty string, list of strings or list of token ids".to_owned(),
         )
     })?;
-    let max_tokens = r.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
+    let max_tokens = r.sampling.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
     job(
         Kind::Completion,
         r.model,
         prompt_tokens,
         Some(max_tokens),
-        r.n,
-        r.stream,
-        r.stream_options.is_some_and(|o| o.include_usage),
-        r.ignore_eos,
+        &r.sampling,
         pod,
     )
 }
@@ -188,31 +185,24 @@ fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
             "`messages` must not be empty".to_owned(),
         ));
     }
-    let prompt_tokens = chat_tokens(&r.messages);
-    let max_tokens = r.max_completion_tokens.or(r.max_tokens);
+    let max_tokens = r.max_completion_tokens.or(r.sampling.max_tokens);
     job(
         Kind::Chat,
         r.model,
-        prompt_tokens,
+        chat_tokens(&r.messages),
         max_tokens,
-        r.n,
-        r.stream,
-        r.stream_options.is_some_and(|o| o.include_usage),
-        r.ignore_eos,
+        &r.sampling,
         pod,
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Validates a request against the pod: its model, its context length and `n`.
 fn job(
     kind: Kind,
     model: String,
     prompt_tokens: u32,
     max_tokens: Option<u32>,
-    n: Option<u32>,
-    stream: bool,
-    include_usage: bool,
-    ignore_eos: bool,
+    sampling: &Sampling,
     pod: &PodHandle,
 ) -> Result<Job, ApiError> {
     let (served, max_model_len) = pod.model();
@@ -227,7 +217,7 @@ fn job(
             prompt_tokens.saturating_add(max_tokens)
         )));
     }
-    let n = n.unwrap_or(1);
+    let n = sampling.n.unwrap_or(1);
     if !(1..=MAX_N).contains(&n) {
         return Err(ApiError::BadRequest(format!(
             "`n` must be between 1 and {MAX_N}, got {n}"
@@ -239,9 +229,12 @@ fn job(
         prompt_tokens,
         max_tokens,
         n,
-        stream,
-        include_usage,
-        ignore_eos,
+        stream: sampling.stream,
+        include_usage: sampling
+            .stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage),
+        ignore_eos: sampling.ignore_eos,
     })
 }
 

@@ -9,13 +9,8 @@ pub(super) struct CompletionRequest {
     pub(super) model: String,
     /// A string, a list of strings, or token ids.
     pub(super) prompt: Value,
-    pub(super) max_tokens: Option<u32>,
-    #[serde(default)]
-    pub(super) stream: bool,
-    pub(super) stream_options: Option<StreamOptions>,
-    pub(super) n: Option<u32>,
-    #[serde(default)]
-    pub(super) ignore_eos: bool,
+    #[serde(flatten)]
+    pub(super) sampling: Sampling,
 }
 
 /// `POST /v1/chat/completions`.
@@ -23,12 +18,21 @@ pub(super) struct CompletionRequest {
 pub(super) struct ChatRequest {
     pub(super) model: String,
     pub(super) messages: Vec<Message>,
-    pub(super) max_tokens: Option<u32>,
+    /// The newer name of `max_tokens`, which wins when both are given.
     pub(super) max_completion_tokens: Option<u32>,
+    #[serde(flatten)]
+    pub(super) sampling: Sampling,
+}
+
+/// The fields both endpoints share.
+#[derive(Debug, Deserialize)]
+pub(super) struct Sampling {
+    pub(super) max_tokens: Option<u32>,
     #[serde(default)]
     pub(super) stream: bool,
     pub(super) stream_options: Option<StreamOptions>,
     pub(super) n: Option<u32>,
+    /// vLLM's extension: generate `max_tokens` whatever the model would say.
     #[serde(default)]
     pub(super) ignore_eos: bool,
 }
