@@ -1,8 +1,11 @@
-//! The OpenAI API of the pods, through real HTTP: answers in vLLM's shapes, requests
-//! that move the pod's metrics, errors that leave the server serving.
+//! The OpenAI API of the pods, through real HTTP: answers in vLLM's shapes (read back
+//! with async-openai's response types, as its client would), requests that move the
+//! pod's metrics, errors that leave the server serving.
 
 use std::io::{BufRead, BufReader};
 
+use async_openai::types::chat::{CreateChatCompletionResponse, CreateChatCompletionStreamResponse};
+use async_openai::types::completions::CreateCompletionResponse;
 use serde_json::{Value, json};
 use vllm_sim::scenario::builtin;
 use vllm_sim_tests::{Sim, get};
@@ -49,6 +52,9 @@ fn completions_answer_in_vllm_shape_and_count_in_the_metrics() {
         body["usage"]["prompt_tokens"].as_u64().unwrap() + 12
     );
     assert!(!body["choices"][0]["text"].as_str().unwrap().is_empty());
+    let typed: CreateCompletionResponse =
+        serde_json::from_value(body.clone()).expect("async-openai reads the completion");
+    assert_eq!(typed.usage.map(|u| u.completion_tokens), Some(12));
     // The request went through the engine: its 12 tokens show in the histogram.
     assert!(metric(&sim, "mistral-7b-awq", tokens) >= before + 12.0);
 
@@ -106,6 +112,20 @@ fn chat_streams_server_sent_events() {
         chunks
             .iter()
             .all(|c| c["object"] == "chat.completion.chunk")
+    );
+    for chunk in &chunks {
+        let typed: Result<CreateChatCompletionStreamResponse, _> =
+            serde_json::from_value(chunk.clone());
+        assert!(typed.is_ok(), "async-openai cannot read {chunk}: {typed:?}");
+    }
+    let request = json!({"model": "mistral-7b-judge", "messages": [{"role": "user", "content": "Score."}], "max_tokens": 3});
+    let (status, body) = post(&url, &request.to_string());
+    assert_eq!(status, 200, "{body}");
+    let typed: CreateChatCompletionResponse =
+        serde_json::from_value(body).expect("async-openai reads the chat completion");
+    assert_eq!(
+        typed.choices[0].message.role,
+        async_openai::types::chat::Role::Assistant
     );
 }
 
