@@ -14,7 +14,7 @@ pub(crate) use error::ApiError;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
@@ -30,6 +30,8 @@ pub(crate) type BoxBody = http_body_util::combinators::BoxBody<Bytes, Infallible
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
+/// Most bytes of an oversized body read (and dropped) so its client sees the 413.
+const MAX_DRAIN_BYTES: usize = 8 << 20;
 /// Most choices per request.
 const MAX_N: u32 = 16;
 /// vLLM's default `max_tokens` for completions.
@@ -102,28 +104,42 @@ fn json_response(body: &Value) -> Response<BoxBody> {
 }
 
 /// Reads and parses a JSON body, within the size limit.
+///
+/// An oversized body is read on and discarded, up to [`MAX_DRAIN_BYTES`], before the
+/// 413 goes out: a server that hangs up on a client still sending makes the client see
+/// a reset instead of the error.
 async fn parse<T: serde::de::DeserializeOwned, B>(req: Request<B>) -> Result<T, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let bytes = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_DRAIN_BYTES) {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    let mut body = std::pin::pin!(req.into_body());
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > MAX_DRAIN_BYTES {
+            break;
         }
-        Err(e) => {
-            return Err(ApiError::BadRequest(format!(
-                "cannot read the request body: {e}"
-            )));
+        if seen <= MAX_BODY_BYTES {
+            bytes.extend_from_slice(&data);
         }
-    };
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))
 }
