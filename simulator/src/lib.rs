@@ -9,15 +9,21 @@
 //! - [`scenario`]: scenario files: schema, loading, validation, built-ins.
 //! - [`lab`]: a running lab: pods on a timeline of phases.
 //! - [`server`]: the HTTP listener of each pod.
+//! - [`gateway`]: the lab gateway: routes each team to its pod and counts requests.
+//! - [`bench`]: the benchmark battery: prompts, pass rules, runs, results.
+//! - [`logs`]: log lines of the gateway and the harness, to stdout and Loki.
 //! - [`rig`]: checks a Grafana dashboard's panels against a Prometheus.
 //! - [`cli`]: the command line.
 
+pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod engine;
 pub mod exposition;
+pub mod gateway;
 pub mod lab;
+pub mod logs;
 pub mod metrics;
 pub mod rig;
 pub mod scenario;

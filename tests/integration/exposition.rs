@@ -87,7 +87,7 @@ fn prometheus_sees_vllm_names_types_help_and_buckets() {
     for (pod, _) in &sim.pods {
         full_scrape(&sim, pod);
     }
-    let prometheus = Prometheus::start(&sim.pods, "1s");
+    let prometheus = Prometheus::start(&sim, "1s");
     prometheus.wait_for_scrapes(3);
     let mut response = ureq::get(&format!("{}/api/v1/metadata", prometheus.url))
         .call()

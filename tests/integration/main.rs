@@ -3,6 +3,7 @@
 //! One binary, organised by area:
 //! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
 //! - `openai`: the OpenAI API of the pods;
+//! - `gateway`: the lab gateway's routes and metrics;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
 //! - `config`: the shipped Prometheus configuration;
@@ -13,6 +14,7 @@ mod bad_scenarios;
 mod config;
 mod dashboard;
 mod exposition;
+mod gateway;
 mod openai;
 mod scenarios;
 mod verify;

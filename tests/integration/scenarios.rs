@@ -169,7 +169,7 @@ fn scraped(scenario: &str, scrapes: usize) -> Option<(Sim, Prometheus)> {
         return None;
     }
     let sim = Sim::start(builtin(scenario).expect("built-in scenario"), SPEED);
-    let prometheus = Prometheus::start(&sim.pods, SCRAPE_INTERVAL);
+    let prometheus = Prometheus::start(&sim, SCRAPE_INTERVAL);
     prometheus.wait_for_scrapes(scrapes);
     Some((sim, prometheus))
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::watch;
 use vllm_sim::clock::WallClock;
+use vllm_sim::gateway::Gateway;
 use vllm_sim::lab::Lab;
 use vllm_sim::scenario::Scenario;
 
@@ -52,6 +53,8 @@ pub fn tool_available(tool: &str) -> bool {
 pub struct Sim {
     /// Each pod's name and address, in scenario order.
     pub pods: Vec<(String, SocketAddr)>,
+    /// The lab gateway's address.
+    pub gateway: SocketAddr,
     stop: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -77,8 +80,21 @@ impl Sim {
                 let _ = stopped.wait_for(|s| *s).await;
             }));
         }
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a loopback port");
+        let gateway = listener.local_addr().expect("local addr");
+        let mut stopped = stopped.clone();
+        runtime.spawn(vllm_sim::gateway::serve(
+            listener,
+            Gateway::new(lab),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ));
         Sim {
             pods,
+            gateway,
             stop,
             runtime: Some(runtime),
         }
@@ -112,18 +128,23 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts Prometheus scraping each `(app, address)` every `interval`, with the `app`
-    /// label added by the scrape config as Kubernetes relabelling would.
-    pub fn start(targets: &[(String, SocketAddr)], interval: &str) -> Prometheus {
+    /// Starts Prometheus scraping each pod of `sim` every `interval`, with the `app`
+    /// label added by the scrape config as Kubernetes relabelling would, and its gateway
+    /// as job `lab-gateway`.
+    pub fn start(sim: &Sim, interval: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = format!(
             "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
         );
-        for (app, addr) in targets {
+        for (app, addr) in &sim.pods {
             config.push_str(&format!(
                 "      - targets: ['{addr}']\n        labels: {{app: '{app}'}}\n"
             ));
         }
+        config.push_str(&format!(
+            "  - job_name: lab-gateway\n    static_configs:\n      - targets: ['{}']\n",
+            sim.gateway
+        ));
         Prometheus::start_with_config(&config, dir)
     }
 

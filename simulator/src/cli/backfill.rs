@@ -39,6 +39,9 @@ pub struct BackfillArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The port of the gateway's `instance` label (job `lab-gateway`).
+    #[arg(long, default_value_t = 8000)]
+    pub gateway_port: u16,
 }
 
 pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
@@ -65,6 +68,7 @@ pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
         interval: args.interval,
         job: args.job,
         host: args.host,
+        gateway_port: args.gateway_port,
     };
     let started = Instant::now();
     let writer = backfill(Arc::new(scenario), &plan);

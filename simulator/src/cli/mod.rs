@@ -2,6 +2,7 @@
 //! one file per subcommand. This is the only module that uses `anyhow`.
 
 mod backfill;
+mod bench;
 mod check;
 mod run;
 mod verify;
@@ -24,6 +25,9 @@ pub struct Cli {
     /// The arguments of `run`, for when no subcommand is given.
     #[command(flatten)]
     pub run: run::RunArgs,
+    /// Loki base URL to ship log lines to (e.g. http://loki:3100)
+    #[arg(long, global = true, env = "VLLM_SIM_LOKI_URL")]
+    pub loki_url: Option<String>,
 }
 
 /// The subcommands.
@@ -39,6 +43,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Write a scenario's history as timestamped OpenMetrics, for promtool's backfill.
     Backfill(backfill::BackfillArgs),
+    /// Run the benchmark battery against the lab gateway.
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -49,6 +55,7 @@ impl Cli {
             Command::Check(args) => check::execute(args),
             Command::Verify(args) => verify::execute(args),
             Command::Backfill(args) => backfill::execute(args),
+            Command::Bench(args) => bench::execute(args),
             Command::Metrics => {
                 print!(
                     "{}",

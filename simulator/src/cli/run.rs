@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::{Clock, WallClock};
+use crate::gateway::{self, Gateway};
 use crate::lab::Lab;
 use crate::scenario::Scenario;
 use crate::server;
@@ -33,6 +34,9 @@ pub struct RunArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Port of the lab gateway (`/<team>/v1/...`, `lab_gateway_*`); 0 picks a free port.
+    #[arg(long, env = "VLLM_SIM_GATEWAY_PORT", default_value_t = 8000)]
+    pub gateway_port: u16,
 }
 
 /// A validated `run` configuration.
@@ -40,6 +44,7 @@ pub struct RunArgs {
 struct RunConfig {
     scenario: Scenario,
     addrs: Vec<SocketAddr>,
+    gateway: SocketAddr,
     speed: f64,
 }
 
@@ -72,6 +77,7 @@ impl TryFrom<RunArgs> for RunConfig {
         Ok(RunConfig {
             scenario,
             addrs,
+            gateway: SocketAddr::new(args.bind, args.gateway_port),
             speed: args.speed,
         })
     }
@@ -112,11 +118,30 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
         };
         tasks.push(tokio::spawn(server::serve(listener, pod, shutdown)));
     }
+    let listener = TcpListener::bind(config.gateway)
+        .await
+        .with_context(|| format!("the gateway cannot listen on {}", config.gateway))?;
+    let gateway = Gateway::new(lab.clone());
+    let teams: Vec<_> = gateway.teams().collect();
+    tracing::info!(
+        "gateway listening on http://{} (/<team>/v1/..., /metrics); teams: {}",
+        listener.local_addr()?,
+        teams.join(", ")
+    );
+    let mut gateway_stopped = stopped.clone();
+    tasks.push(tokio::spawn(gateway::serve(
+        listener,
+        gateway,
+        async move {
+            let _ = gateway_stopped.wait_for(|s| *s).await;
+        },
+    )));
+    let served = tasks.len();
     tasks.push(tokio::spawn(log_phases(lab.clone(), config.speed)));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
-    for task in tasks.drain(..config.addrs.len()) {
+    for task in tasks.drain(..served) {
         let _ = task.await;
     }
     Ok(())

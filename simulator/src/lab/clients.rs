@@ -2,7 +2,8 @@
 //!
 //! The engine reports a client request's tokens and its end to the pod's sink; this
 //! module forwards them, alongside the metrics, to the channel of the HTTP handler
-//! that submitted the request.
+//! that submitted the request, and counts the scenario's own requests as traffic of
+//! the lab gateway.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::SimTime;
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
+use crate::gateway::{self, GatewayMetrics};
 use crate::metrics::PodMetrics;
 
 /// What an API client hears about its request.
@@ -68,6 +70,14 @@ impl Clients {
 pub(super) struct Tee<'a> {
     pub(super) metrics: &'a mut PodMetrics,
     pub(super) clients: &'a mut Clients,
+    pub(super) gateway: Option<&'a GatewayRoute>,
+}
+
+/// The gateway route of a pod's scenario traffic: its team and the gateway's metrics.
+#[derive(Debug)]
+pub(super) struct GatewayRoute {
+    pub(super) team: String,
+    pub(super) metrics: GatewayMetrics,
 }
 
 impl EventSink for Tee<'_> {
@@ -81,6 +91,14 @@ impl EventSink for Tee<'_> {
 
     fn finished(&mut self, request: &FinishedRequest) {
         self.metrics.finished(request);
+        if let (None, Some(route)) = (request.client, self.gateway) {
+            let status = match request.reason {
+                FinishReason::Abort => gateway::CLIENT_CLOSED,
+                FinishReason::Stop | FinishReason::Length => 200,
+            };
+            let millis = request.e2e * 1000.0 + gateway::ROUTING_MS;
+            route.metrics.observe(&route.team, status, millis);
+        }
         if let Some(tx) = request
             .client
             .and_then(|id| self.clients.waiting.remove(&id))

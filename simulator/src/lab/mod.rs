@@ -18,9 +18,10 @@ use tokio::sync::{Notify, mpsc};
 use crate::clock::{Clock, SimTime};
 use crate::engine::{ClientRequest, Pod, Traffic};
 use crate::exposition::{self, BackfillWriter, Format};
+use crate::gateway::GatewayMetrics;
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
 use crate::scenario::{PodSpec, Scenario};
-use clients::{Clients, Tee};
+use clients::{Clients, GatewayRoute, Tee};
 
 /// A live incarnation of a pod: from one start to its next outage.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct PodRuntime {
     starts: u64,
     live: Option<Incarnation>,
     clients: Clients,
+    /// Where the scenario's own traffic is counted as gateway traffic, if routed.
+    gateway: Option<GatewayRoute>,
 }
 
 impl PodRuntime {
@@ -53,9 +56,21 @@ impl PodRuntime {
             starts: 0,
             live: None,
             clients: Clients::default(),
+            gateway: None,
         };
         runtime.enter_phase();
         runtime
+    }
+
+    /// Counts the scenario's traffic of this pod in `metrics`, as requests the gateway
+    /// routed for the pod's team (the scenario's traffic is a harness behind the
+    /// gateway). A pod without a team gets no gateway traffic.
+    pub fn route_through(&mut self, metrics: GatewayMetrics) {
+        self.gateway = self
+            .spec()
+            .team
+            .clone()
+            .map(|team| GatewayRoute { team, metrics });
     }
 
     /// The pod's specification.
@@ -92,6 +107,7 @@ impl PodRuntime {
                 let mut sink = Tee {
                     metrics: &mut live.metrics,
                     clients: &mut self.clients,
+                    gateway: self.gateway.as_ref(),
                 };
                 live.engine.advance_to(until, &mut sink);
             }
@@ -118,6 +134,7 @@ impl PodRuntime {
             let mut sink = Tee {
                 metrics: &mut live.metrics,
                 clients: &mut self.clients,
+                gateway: self.gateway.as_ref(),
             };
             live.engine.abort(id, &mut sink);
         }
@@ -199,6 +216,9 @@ fn pod_seed(seed: u64, name: &str, start: u64) -> u64 {
     h
 }
 
+/// The `job` label of the gateway's series, as the shipped scrape configs name it.
+pub const GATEWAY_JOB: &str = "lab-gateway";
+
 /// How a backfill scrapes the lab.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackfillPlan {
@@ -212,13 +232,26 @@ pub struct BackfillPlan {
     pub job: String,
     /// The host part of each pod's `instance` label (`host:port`).
     pub host: String,
+    /// The gateway's port: it shows as job `lab-gateway`, instance `host:port`.
+    pub gateway_port: u16,
 }
 
 /// Scrapes every pod of `scenario` as Prometheus would, on simulated time, from time
 /// zero to `plan.duration` every `plan.interval`.
 pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter {
+    let gateway = GatewayMetrics::default();
+    let mut gateway_registry = prometheus_client::registry::Registry::default();
+    gateway.register(&mut gateway_registry);
+    let gateway_target = format!(
+        "instance=\"{}:{}\",job=\"{GATEWAY_JOB}\"",
+        plan.host, plan.gateway_port
+    );
     let mut pods: Vec<PodRuntime> = (0..scenario.pods.len())
-        .map(|i| PodRuntime::new(scenario.clone(), i, plan.start_unix_secs))
+        .map(|i| {
+            let mut pod = PodRuntime::new(scenario.clone(), i, plan.start_unix_secs);
+            pod.route_through(gateway.clone());
+            pod
+        })
         .collect();
     let targets: Vec<String> = scenario
         .pods
@@ -246,6 +279,11 @@ pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter 
                 }
             }
         }
+        body.clear();
+        if exposition::encode(&gateway_registry, Format::OpenMetrics, &mut body).is_ok() {
+            writer.add_up(&gateway_target, millis, true);
+            writer.add_scrape(&body, &gateway_target, millis);
+        }
         t += plan.interval;
     }
     writer
@@ -261,6 +299,7 @@ pub struct Lab {
     clock: Arc<dyn Clock>,
     pods: Vec<Arc<Mutex<PodRuntime>>>,
     wakers: Vec<Arc<Notify>>,
+    gateway: GatewayMetrics,
 }
 
 impl Lab {
@@ -268,8 +307,13 @@ impl Lab {
     pub fn new(scenario: Scenario, clock: Arc<dyn Clock>) -> Lab {
         let scenario = Arc::new(scenario);
         let epoch = clock.epoch_unix_secs();
+        let gateway = GatewayMetrics::default();
         let pods: Vec<_> = (0..scenario.pods.len())
-            .map(|i| Arc::new(Mutex::new(PodRuntime::new(scenario.clone(), i, epoch))))
+            .map(|i| {
+                let mut pod = PodRuntime::new(scenario.clone(), i, epoch);
+                pod.route_through(gateway.clone());
+                Arc::new(Mutex::new(pod))
+            })
             .collect();
         let wakers = pods.iter().map(|_| Arc::new(Notify::new())).collect();
         Lab {
@@ -277,6 +321,19 @@ impl Lab {
             clock,
             pods,
             wakers,
+            gateway,
+        }
+    }
+
+    /// The gateway's metrics, which count the scenario's traffic of routed pods.
+    pub fn gateway_metrics(&self) -> &GatewayMetrics {
+        &self.gateway
+    }
+
+    /// Brings every pod up to the clock's time.
+    pub fn catch_up(&self) {
+        for pod in self.pods() {
+            drop(pod.now());
         }
     }
 
@@ -445,6 +502,7 @@ mod tests {
             interval: Duration::from_secs(15),
             job: "vllm".to_owned(),
             host: "127.0.0.1".to_owned(),
+            gateway_port: 8000,
         };
         let scenario = Arc::new(builtin("spot-preemption").unwrap());
         let render = || {
@@ -466,6 +524,15 @@ mod tests {
         assert!(text.contains("vllm:e2e_request_latency_seconds_bucket{le=\"0.3\",model_name=\"mistral-7b-fp16\",app=\"mistral-7b-fp16\",instance=\"127.0.0.1:8001\",job=\"vllm\"} "));
         assert!(text.ends_with("# EOF\n"));
         assert!(samples > 30_000, "{samples}");
+        // The gateway is the fifth target; the scenario's traffic is its traffic.
+        let gateway = r#"instance="127.0.0.1:8000",job="lab-gateway"}"#;
+        assert!(text.contains(&format!("up{{{gateway} 1 ")));
+        assert!(text.contains(&format!(
+            r#"lab_gateway_requests_total{{team="quantization",status="200",{gateway}"#
+        )));
+        assert!(text.contains(&format!(
+            r#"lab_gateway_request_duration_ms_count{{team="baseline",{gateway}"#
+        )));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub use builtin::{BUILTIN, builtin};
 pub use error::{ScenarioError, ScenarioErrors};
 pub use load::{load, load_file};
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::catalogue::Profile;
@@ -67,6 +68,22 @@ pub struct PodSpec {
     pub lora: Option<LoraSpec>,
     /// The engine model's configuration.
     pub config: PodConfig,
+    /// The team the gateway routes here (`/<team>/v1/...`), if any.
+    pub team: Option<String>,
+    /// The share of benchmark prompts the model passes, per category; categories not
+    /// named pass at their suite's default rate.
+    pub pass_rates: BTreeMap<String, f64>,
+}
+
+impl PodSpec {
+    /// The share of `category`'s prompts this model passes.
+    pub fn pass_rate(&self, category: &str) -> f64 {
+        self.pass_rates
+            .get(category)
+            .copied()
+            .or_else(|| crate::bench::suite::default_pass_rate(category))
+            .unwrap_or(1.0)
+    }
 }
 
 /// A LoRA adapter.

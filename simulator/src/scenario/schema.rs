@@ -100,6 +100,10 @@ pub(super) struct PodFile {
     pub(super) engine: Option<Spanned<EngineFile>>,
     pub(super) lora: Option<LoraFile>,
     pub(super) workload: WorkloadFile,
+    /// The team whose requests the gateway routes here.
+    pub(super) team: Option<Spanned<String>>,
+    /// Per benchmark category, the share of prompts the model passes.
+    pub(super) pass_rates: Option<Spanned<BTreeMap<String, Probability>>>,
 }
 
 /// A GPU: a built-in name, or a custom specification.
@@ -266,6 +270,10 @@ pub(super) struct NonNegative(pub(super) f64);
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Fraction(pub(super) f64);
 
+/// A number in [0, 1].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Probability(pub(super) f64);
+
 /// A duration such as `90s`, `5m` or `1h 30m`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct HumanDuration(pub(super) Duration);
@@ -298,6 +306,12 @@ impl<'de> Deserialize<'de> for NonNegative {
 impl<'de> Deserialize<'de> for Fraction {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         checked(d, |v| v > 0.0 && v <= 1.0, "greater than 0 and at most 1").map(Fraction)
+    }
+}
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |v| (0.0..=1.0).contains(&v), "between 0 and 1").map(Probability)
     }
 }
 

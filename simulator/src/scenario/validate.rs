@@ -1,7 +1,7 @@
 //! Rules that relate several values of a scenario, checked after parsing. Every
 //! problem is collected, not just the first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
@@ -76,6 +76,19 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
         .enumerate()
         .filter_map(|(i, p)| pod(i, p, &mut problems))
         .collect();
+    let mut teams = HashMap::new();
+    for (i, pod) in raw.pods.iter().enumerate() {
+        let Some(team) = &pod.value.team else {
+            continue;
+        };
+        if let Some(other) = teams.insert(team.value.as_str(), i) {
+            problems.add(
+                &team.referenced,
+                format!("pods[{i}].team"),
+                format!("team `{}` is already routed to pods[{other}]", team.value),
+            );
+        }
+    }
     let phases = phases(&raw, &names, &mut problems);
     let expectations = raw
         .expect
@@ -291,7 +304,49 @@ fn pod(i: usize, spanned: &Spanned<PodFile>, problems: &mut Problems<'_>) -> Opt
             max_lora: l.max_lora.get(),
         }),
         config,
+        team: team(i, p, problems),
+        pass_rates: pass_rates(i, p, problems),
     })
+}
+
+fn team(i: usize, p: &PodFile, problems: &mut Problems<'_>) -> Option<String> {
+    let team = p.team.as_ref()?;
+    let ok = !team.value.is_empty()
+        && team
+            .value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !ok {
+        problems.add(
+            &team.referenced,
+            format!("pods[{i}].team"),
+            format!(
+                "team `{}` must be lowercase letters, digits, `-` or `_` (it is a URL path segment)",
+                team.value
+            ),
+        );
+    }
+    Some(team.value.clone())
+}
+
+fn pass_rates(i: usize, p: &PodFile, problems: &mut Problems<'_>) -> BTreeMap<String, f64> {
+    let Some(rates) = &p.pass_rates else {
+        return BTreeMap::new();
+    };
+    for category in rates.value.keys() {
+        if crate::bench::suite::default_pass_rate(category).is_none() {
+            let known: Vec<_> = crate::bench::suite::categories().collect();
+            problems.add(
+                &rates.referenced,
+                format!("pods[{i}].pass_rates.{category}"),
+                format!(
+                    "unknown benchmark category `{category}` (known: {})",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    rates.value.iter().map(|(c, r)| (c.clone(), r.0)).collect()
 }
 
 fn length(l: &Spanned<LengthFile>, field: &str, problems: &mut Problems<'_>) -> Option<LengthDist> {

@@ -11,8 +11,6 @@ mod types;
 
 pub(crate) use error::ApiError;
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
@@ -25,8 +23,7 @@ use crate::lab::{ClientEvent, PodHandle};
 use stream::{AbortGuard, SseBody};
 use types::{ChatRequest, CompletionRequest, Sampling, chat_tokens, prompt_tokens};
 
-/// The response body of every route.
-pub(crate) type BoxBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+use super::BoxBody;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
