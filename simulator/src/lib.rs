@@ -11,7 +11,7 @@
 //! - [`server`]: the HTTP listener of each pod.
 //! - [`gateway`]: the lab gateway: routes each team to its pod and counts requests.
 //! - [`bench`]: the benchmark battery: prompts, pass rules, runs, results.
-//! - [`logs`]: log lines of the gateway and the harness, to stdout and Loki.
+//! - [`logs`]: log lines to stderr and, when asked, batched to Loki.
 //! - [`rig`]: checks a Grafana dashboard's panels against a Prometheus.
 //! - [`cli`]: the command line.
 

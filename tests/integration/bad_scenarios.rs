@@ -36,6 +36,14 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "bad-teams.yaml",
+        &[
+            "bad-teams.yaml:5:11: pods[0].team: team `Baseline Team` must be lowercase letters, digits, `-` or `_`",
+            "bad-teams.yaml:13:17: pods[1].pass_rates.poetry: unknown benchmark category `poetry`",
+            "bad-teams.yaml:17:11: pods[2].team: team `quantization` is already routed to pods[1]",
+        ],
+    ),
+    (
         "missing-field.yaml",
         &["missing-field.yaml:2:1: pods: missing field `pods`"],
     ),

@@ -15,6 +15,9 @@ use crate::lab::Lab;
 use crate::scenario::Scenario;
 use crate::server;
 
+/// The lab gateway's port, as the shipped scrape configurations expect it.
+const DEFAULT_GATEWAY_PORT: u16 = 8000;
+
 /// Arguments of `run`, as typed.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -34,9 +37,10 @@ pub struct RunArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Port of the lab gateway (`/<team>/v1/...`, `lab_gateway_*`); 0 picks a free port.
-    #[arg(long, env = "VLLM_SIM_GATEWAY_PORT", default_value_t = 8000)]
-    pub gateway_port: u16,
+    /// Port of the lab gateway (`/<team>/v1/...`, `lab_gateway_*`): 8000, or the port
+    /// before `--base-port` (free when that is 0); 0 picks a free port.
+    #[arg(long, env = "VLLM_SIM_GATEWAY_PORT")]
+    pub gateway_port: Option<u16>,
 }
 
 /// A validated `run` configuration.
@@ -74,10 +78,15 @@ impl TryFrom<RunArgs> for RunConfig {
                 port.map(|port| SocketAddr::new(args.bind, port))
             })
             .collect::<anyhow::Result<_>>()?;
+        let gateway_port = match (args.gateway_port, args.base_port) {
+            (Some(port), _) => port,
+            (None, Some(base)) => base.saturating_sub(1),
+            (None, None) => DEFAULT_GATEWAY_PORT,
+        };
         Ok(RunConfig {
             scenario,
             addrs,
-            gateway: SocketAddr::new(args.bind, args.gateway_port),
+            gateway: SocketAddr::new(args.bind, gateway_port),
             speed: args.speed,
         })
     }

@@ -112,11 +112,15 @@ impl Drop for LogGuard {
                     msg = m;
                     thread::sleep(Duration::from_millis(5));
                 }
-                Err(_) => {
+                Err(TrySendError::Full(_)) => {
                     eprintln!(
                         "vllm-sim: log shipping did not finish within {shutdown_timeout:?}; \
                          queued lines are lost"
                     );
+                    return;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    eprintln!("vllm-sim: the log shipper has stopped; queued lines are lost");
                     return;
                 }
             }
