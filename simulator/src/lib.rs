@@ -10,7 +10,7 @@
 //! - [`lab`]: a running lab: pods on a timeline of phases.
 //! - [`server`]: the HTTP listener of each pod.
 //! - [`gateway`]: the lab gateway: routes each team to its pod and counts requests.
-//! - [`bench`]: the benchmark battery: prompts, pass rules, runs, results.
+//! - [`bench`](mod@bench): the benchmark battery: prompts, pass rules, runs, results.
 //! - [`logs`]: log lines to stderr and, when asked, batched to Loki.
 //! - [`rig`]: checks a Grafana dashboard's panels against a Prometheus.
 //! - [`cli`]: the command line.

@@ -4,6 +4,7 @@
 //! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
 //! - `openai`: the OpenAI API of the pods;
 //! - `gateway`: the lab gateway's routes and metrics;
+//! - `bench`: the benchmark battery through the gateway, into Prometheus;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
 //! - `config`: the shipped Prometheus configuration;
@@ -11,6 +12,7 @@
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab.
 
 mod bad_scenarios;
+mod bench;
 mod config;
 mod dashboard;
 mod exposition;

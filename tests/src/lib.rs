@@ -12,8 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::registry::Registry;
 use serde_json::Value;
 use tokio::sync::watch;
+use vllm_sim::bench::HarnessMetrics;
 use vllm_sim::clock::WallClock;
 use vllm_sim::gateway::Gateway;
 use vllm_sim::lab::Lab;
@@ -62,6 +64,16 @@ pub struct Sim {
 impl Sim {
     /// Serves `scenario` with simulated time running `speed` times the wall clock.
     pub fn start(scenario: Scenario, speed: f64) -> Sim {
+        Sim::start_with_harness(scenario, speed, None)
+    }
+
+    /// Like [`Sim::start`], the gateway's /metrics also showing `harness`'s families, as
+    /// with `vllm-sim run --bench`.
+    pub fn start_with_harness(
+        scenario: Scenario,
+        speed: f64,
+        harness: Option<&HarnessMetrics>,
+    ) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -84,10 +96,14 @@ impl Sim {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind a loopback port");
         let gateway = listener.local_addr().expect("local addr");
+        let mut registry = Registry::default();
+        if let Some(harness) = harness {
+            harness.register(&mut registry);
+        }
         let mut stopped = stopped.clone();
         runtime.spawn(vllm_sim::gateway::serve(
             listener,
-            Gateway::new(lab),
+            Gateway::with_registry(lab, registry),
             async move {
                 let _ = stopped.wait_for(|s| *s).await;
             },

@@ -98,10 +98,10 @@ impl HarnessMetrics {
             scenario_id: suite.id.to_owned(),
             team: suite.team.to_owned(),
         };
-        self.requests.get_or_create(&labels);
-        self.passed.get_or_create(&labels);
-        self.failed.get_or_create(&labels);
-        self.latency.get_or_create(&labels);
+        drop(self.requests.get_or_create(&labels));
+        drop(self.passed.get_or_create(&labels));
+        drop(self.failed.get_or_create(&labels));
+        drop(self.latency.get_or_create(&labels));
     }
 
     /// Counts one result: a request, a pass or a fail, and its latency.

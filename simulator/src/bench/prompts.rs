@@ -25,7 +25,9 @@ pub fn prompts(suite: &Suite, limit: Option<usize>) -> Vec<Prompt> {
 
 /// Prompt `index` of `suite`; `None` when the suite has no categories.
 pub fn prompt(suite: &Suite, index: usize) -> Option<Prompt> {
-    let (category, _) = suite.categories.get(index % suite.categories.len().max(1))?;
+    let (category, _) = suite
+        .categories
+        .get(index % suite.categories.len().max(1))?;
     let table = TABLE
         .iter()
         .find(|t| t.category == *category)
@@ -75,7 +77,15 @@ const TABLE: &[Category] = &[
             "Compute the sum of the first {n} terms of {topic}, starting at {m}. Give only the final number.",
             "A train travels {n} km in {m} hours while carrying {topic}. What is its average speed in km/h?",
         ],
-        topics: &["book", "bicycle", "laptop", "an arithmetic series", "a geometric series", "concert ticket", "coffee machine"],
+        topics: &[
+            "book",
+            "bicycle",
+            "laptop",
+            "an arithmetic series",
+            "a geometric series",
+            "concert ticket",
+            "coffee machine",
+        ],
     },
     Category {
         category: "reasoning",
@@ -85,7 +95,15 @@ const TABLE: &[Category] = &[
             "Alice is taller than Bob, Bob is taller than Carol, and {m} of {n} people prefer {topic}. Who is shortest, and why?",
             "Identify the flaw in this argument about {topic}: because {n} cases succeeded, all {m} future cases will succeed.",
         ],
-        topics: &["cat", "engineer", "chess player", "remote work", "public transport", "student", "tea"],
+        topics: &[
+            "cat",
+            "engineer",
+            "chess player",
+            "remote work",
+            "public transport",
+            "student",
+            "tea",
+        ],
     },
     Category {
         category: "code",
@@ -95,7 +113,15 @@ const TABLE: &[Category] = &[
             "Explain what this code does and fix its bug: `for i in range({n}): total += {topic}[i + {m}]`",
             "Implement {topic} in Rust for inputs of up to {n} elements and state its time complexity.",
         ],
-        topics: &["the Fibonacci sequence", "a binary search", "a ring buffer", "merge sort", "the prime numbers", "a LRU cache", "the values"],
+        topics: &[
+            "the Fibonacci sequence",
+            "a binary search",
+            "a ring buffer",
+            "merge sort",
+            "the prime numbers",
+            "a LRU cache",
+            "the values",
+        ],
     },
     Category {
         category: "factual",
@@ -105,7 +131,15 @@ const TABLE: &[Category] = &[
             "Name {m} facts about {topic} that most people get wrong.",
             "When and where did {topic} first appear? Answer briefly.",
         ],
-        topics: &["photosynthesis", "the printing press", "the Treaty of Westphalia", "a neutron star", "the Krebs cycle", "TCP/IP", "the Rosetta Stone"],
+        topics: &[
+            "photosynthesis",
+            "the printing press",
+            "the Treaty of Westphalia",
+            "a neutron star",
+            "the Krebs cycle",
+            "TCP/IP",
+            "the Rosetta Stone",
+        ],
     },
     Category {
         category: "long_form",
@@ -115,7 +149,15 @@ const TABLE: &[Category] = &[
             "Draft a detailed blog post explaining {topic} to a newcomer, in {m} sections.",
             "Write a short story of about {n} words in which {topic} changes the main character's life.",
         ],
-        topics: &["climate adaptation in cities", "the history of aviation", "open-source software", "a lost letter", "learning a second language", "urban gardening", "a night train"],
+        topics: &[
+            "climate adaptation in cities",
+            "the history of aviation",
+            "open-source software",
+            "a lost letter",
+            "learning a second language",
+            "urban gardening",
+            "a night train",
+        ],
     },
     Category {
         category: "medical",
@@ -125,7 +167,15 @@ const TABLE: &[Category] = &[
             "Summarise first-line treatment for {topic} in adults, including typical dosing for a {m} kg patient.",
             "Explain {topic} to a patient in plain language, in {m} sentences or fewer.",
         ],
-        topics: &["chest pain on exertion", "type 2 diabetes", "community-acquired pneumonia", "migraine with aura", "iron-deficiency anaemia", "atrial fibrillation", "acute low back pain"],
+        topics: &[
+            "chest pain on exertion",
+            "type 2 diabetes",
+            "community-acquired pneumonia",
+            "migraine with aura",
+            "iron-deficiency anaemia",
+            "atrial fibrillation",
+            "acute low back pain",
+        ],
     },
     Category {
         category: "legal",
@@ -135,7 +185,15 @@ const TABLE: &[Category] = &[
             "A tenant has been {n} days late on rent; how does {topic} apply? Answer in {m} points.",
             "Draft a clause covering {topic} for a services contract worth {n} thousand dollars.",
         ],
-        topics: &["breach of contract", "negligence", "force majeure", "adverse possession", "limitation of liability", "implied warranty", "confidentiality"],
+        topics: &[
+            "breach of contract",
+            "negligence",
+            "force majeure",
+            "adverse possession",
+            "limitation of liability",
+            "implied warranty",
+            "confidentiality",
+        ],
     },
     Category {
         category: "technical",
@@ -145,7 +203,15 @@ const TABLE: &[Category] = &[
             "A cluster of {n} nodes shows high tail latency after enabling {topic}. What would you check first?",
             "Compare {topic} with its main alternative for a workload of {n} requests per second.",
         ],
-        topics: &["Kubernetes horizontal pod autoscaling", "a write-ahead log", "consistent hashing", "PagedAttention", "TLS session resumption", "a Bloom filter", "gRPC streaming"],
+        topics: &[
+            "Kubernetes horizontal pod autoscaling",
+            "a write-ahead log",
+            "consistent hashing",
+            "PagedAttention",
+            "TLS session resumption",
+            "a Bloom filter",
+            "gRPC streaming",
+        ],
     },
     Category {
         category: "regression",
@@ -155,7 +221,9 @@ const TABLE: &[Category] = &[
             "Translate to French: \"The {topic} is on the table.\"",
             "Spell the word \"{topic}\" backwards.",
         ],
-        topics: &["book", "window", "apple", "bicycle", "garden", "letter", "mountain"],
+        topics: &[
+            "book", "window", "apple", "bicycle", "garden", "letter", "mountain",
+        ],
     },
     Category {
         category: "cross_domain",
@@ -165,7 +233,15 @@ const TABLE: &[Category] = &[
             "Explain {topic} using an analogy from cooking, then from law.",
             "A startup of {n} people wants to apply {topic} to farming. What are the risks?",
         ],
-        topics: &["queueing theory", "game theory", "evolutionary biology", "control systems", "information theory", "behavioural economics", "supply-chain logistics"],
+        topics: &[
+            "queueing theory",
+            "game theory",
+            "evolutionary biology",
+            "control systems",
+            "information theory",
+            "behavioural economics",
+            "supply-chain logistics",
+        ],
     },
     Category {
         category: "coherence",
@@ -175,7 +251,15 @@ const TABLE: &[Category] = &[
             "Rewrite this paragraph about {topic} so its {m} sentences follow a logical order.",
             "Does this summary of {topic} contradict itself? Answer yes or no, then explain.",
         ],
-        topics: &["renewable energy", "remote work", "the French Revolution", "vaccination", "inflation", "plate tectonics", "social media"],
+        topics: &[
+            "renewable energy",
+            "remote work",
+            "the French Revolution",
+            "vaccination",
+            "inflation",
+            "plate tectonics",
+            "social media",
+        ],
     },
     Category {
         category: "helpfulness",
@@ -185,7 +269,15 @@ const TABLE: &[Category] = &[
             "Give practical advice on {topic} for someone with {m} hours a week.",
             "Judge whether this reply is helpful: \"Just search for {topic} online.\" Explain your score.",
         ],
-        topics: &["running a marathon", "learning Rust", "saving for retirement", "home composting", "public speaking", "woodworking", "meal planning"],
+        topics: &[
+            "running a marathon",
+            "learning Rust",
+            "saving for retirement",
+            "home composting",
+            "public speaking",
+            "woodworking",
+            "meal planning",
+        ],
     },
     Category {
         category: "factuality",
@@ -195,7 +287,15 @@ const TABLE: &[Category] = &[
             "Check the facts in this sentence: \"There are {m} known moons in {topic}.\"",
             "List any factual errors in a short description of {topic}.",
         ],
-        topics: &["penicillin", "the solar system", "DNA's double helix", "the Higgs boson", "the Great Wall of China", "the electron", "Saturn"],
+        topics: &[
+            "penicillin",
+            "the solar system",
+            "DNA's double helix",
+            "the Higgs boson",
+            "the Great Wall of China",
+            "the electron",
+            "Saturn",
+        ],
     },
     Category {
         category: "edge_case",
@@ -205,7 +305,15 @@ const TABLE: &[Category] = &[
             "What is {n} divided by zero in the context of {topic}?",
             "Answer in exactly {m} words, no more and no fewer: what is {topic}?",
         ],
-        topics: &["nothing", "infinity", "a paradox", "an undefined variable", "a null pointer", "the empty set", "silence"],
+        topics: &[
+            "nothing",
+            "infinity",
+            "a paradox",
+            "an undefined variable",
+            "a null pointer",
+            "the empty set",
+            "silence",
+        ],
     },
 ];
 

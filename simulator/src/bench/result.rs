@@ -101,7 +101,10 @@ mod tests {
         let line = serde_json::to_string(&plain).expect("serialize");
         assert!(!line.contains("baseline"), "{line}");
         assert!(!line.contains("error"), "{line}");
-        assert!(line.contains(r#""scenario_id":"benchmark-quant""#), "{line}");
+        assert!(
+            line.contains(r#""scenario_id":"benchmark-quant""#),
+            "{line}"
+        );
         assert_eq!(
             serde_json::from_str::<HarnessResult>(&line).expect("parse"),
             plain

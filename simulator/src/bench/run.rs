@@ -172,13 +172,17 @@ pub fn run(
         let plan = plans.len() - 1;
         jobs.extend(suite_prompts.into_iter().map(|prompt| Job { plan, prompt }));
     }
-    let baseline = models.get(BASELINE_TEAM).filter(|_| config.compare_baseline);
+    let baseline = models
+        .get(BASELINE_TEAM)
+        .filter(|_| config.compare_baseline);
     tracing::info!(
         "benchmark started: {} suites, {} prompts through {}, concurrency {workers}{}",
         plans.len(),
         jobs.len(),
         config.gateway,
-        baseline.map_or(String::new(), |m| format!(", compared with {BASELINE_TEAM} ({m})")),
+        baseline.map_or(String::new(), |m| format!(
+            ", compared with {BASELINE_TEAM} ({m})"
+        )),
     );
     progress.set_length(jobs.len() as u64);
     let started = Instant::now();
@@ -242,8 +246,16 @@ pub fn run(
 /// the scenario's name for it.
 fn model_of(client: &Client, scenario: &Scenario, team: &str) -> Result<String, BenchError> {
     match client.model(team) {
-        Err(BenchError::Team { status, message, url, .. }) if status >= 500 => {
-            let pod = scenario.pods.iter().find(|p| p.team.as_deref() == Some(team));
+        Err(BenchError::Team {
+            status,
+            message,
+            url,
+            ..
+        }) if status >= 500 => {
+            let pod = scenario
+                .pods
+                .iter()
+                .find(|p| p.team.as_deref() == Some(team));
             match pod {
                 Some(pod) => {
                     tracing::warn!(
@@ -276,7 +288,14 @@ fn ask(
     let verdict = |team: &str, model: &str, c: &Completion| {
         let completed = c.error.is_none() && rules::completed(&c.text, c.finish_reason.as_deref());
         let rate = rules::pass_rate(&config.scenario, team, prompt.category);
-        rules::passes(completed, rate, config.scenario.seed, suite.id, prompt.index, model)
+        rules::passes(
+            completed,
+            rate,
+            config.scenario.seed,
+            suite.id,
+            prompt.index,
+            model,
+        )
     };
     let answer = client.complete(suite.team, &plan.model, prompt);
     if let Some(error) = &answer.error {

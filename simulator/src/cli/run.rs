@@ -10,6 +10,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::{Clock, WallClock};
+use indicatif::ProgressBar;
+use prometheus_client::registry::Registry;
+
+use crate::bench::{self, BenchConfig, HarnessMetrics, SUITES};
 use crate::gateway::{self, Gateway};
 use crate::lab::Lab;
 use crate::scenario::Scenario;
@@ -41,6 +45,24 @@ pub struct RunArgs {
     /// before `--base-port` (free when that is 0); 0 picks a free port.
     #[arg(long, env = "VLLM_SIM_GATEWAY_PORT")]
     pub gateway_port: Option<u16>,
+    /// Run the benchmark battery through the gateway (baseline compared) once the lab
+    /// is up, and again every `--bench-every`; its `lab_harness_*` metrics show on the
+    /// gateway's /metrics.
+    #[arg(long, env = "VLLM_SIM_BENCH")]
+    pub bench: bool,
+    /// Wall time from the start of one `--bench` run to the next.
+    #[arg(long, env = "VLLM_SIM_BENCH_EVERY", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub bench_every: Duration,
+    /// Prompts per suite in each `--bench` run (all when omitted).
+    #[arg(long, env = "VLLM_SIM_BENCH_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub bench_limit: Option<u64>,
+}
+
+/// When and how much the headless harness runs.
+#[derive(Debug)]
+struct Headless {
+    every: Duration,
+    limit: Option<usize>,
 }
 
 /// A validated `run` configuration.
@@ -50,6 +72,7 @@ struct RunConfig {
     addrs: Vec<SocketAddr>,
     gateway: SocketAddr,
     speed: f64,
+    bench: Option<Headless>,
 }
 
 impl TryFrom<RunArgs> for RunConfig {
@@ -88,6 +111,10 @@ impl TryFrom<RunArgs> for RunConfig {
             addrs,
             gateway: SocketAddr::new(args.bind, gateway_port),
             speed: args.speed,
+            bench: args.bench.then(|| Headless {
+                every: args.bench_every,
+                limit: args.bench_limit.map(|n| n as usize),
+            }),
         })
     }
 }
@@ -95,7 +122,10 @@ impl TryFrom<RunArgs> for RunConfig {
 pub(super) fn execute(args: RunArgs) -> anyhow::Result<()> {
     let config = RunConfig::try_from(args)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config));
+    // A headless benchmark in flight is not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    served
 }
 
 async fn serve(config: RunConfig) -> anyhow::Result<()> {
@@ -130,7 +160,16 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.gateway)
         .await
         .with_context(|| format!("the gateway cannot listen on {}", config.gateway))?;
-    let gateway = Gateway::new(lab.clone());
+    let harness = HarnessMetrics::new();
+    let mut registry = Registry::default();
+    if config.bench.is_some() {
+        for suite in SUITES {
+            harness.init_suite(suite);
+        }
+        harness.register(&mut registry);
+    }
+    let gateway_addr = listener.local_addr()?;
+    let gateway = Gateway::with_registry(lab.clone(), registry);
     let teams: Vec<_> = gateway.teams().collect();
     tracing::info!(
         "gateway listening on http://{} (/<team>/v1/..., /metrics); teams: {}",
@@ -147,6 +186,16 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
     )));
     let served = tasks.len();
     tasks.push(tokio::spawn(log_phases(lab.clone(), config.speed)));
+    if let Some(headless) = config.bench {
+        let url = match gateway_addr.ip() {
+            ip if ip.is_unspecified() => format!("http://127.0.0.1:{}", gateway_addr.port()),
+            _ => format!("http://{gateway_addr}"),
+        };
+        let mut bench = BenchConfig::new(url, Arc::new(lab.scenario().clone()));
+        bench.compare_baseline = true;
+        bench.limit = headless.limit;
+        tasks.push(tokio::spawn(benchmark(bench, harness, headless.every)));
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
@@ -154,6 +203,32 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
         let _ = task.await;
     }
     Ok(())
+}
+
+/// Runs the battery now and every `every`, on a blocking thread, for as long as the
+/// lab serves.
+async fn benchmark(config: BenchConfig, metrics: HarnessMetrics, every: Duration) {
+    let config = Arc::new(config);
+    let metrics = Arc::new(metrics);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (config, metrics) = (config.clone(), metrics.clone());
+        let ran = tokio::task::spawn_blocking(move || {
+            bench::run(&config, &metrics, &ProgressBar::hidden())
+        })
+        .await;
+        match ran {
+            Ok(Ok(results)) => {
+                for line in bench::summary(&results).lines() {
+                    tracing::info!("benchmark summary | {line}");
+                }
+            }
+            Ok(Err(e)) => tracing::error!("benchmark could not run: {e}"),
+            Err(e) => tracing::error!("benchmark stopped: {e}"),
+        }
+    }
 }
 
 /// Logs each phase as it begins.
