@@ -105,8 +105,10 @@ mod tests {
             .find(|p| p.team.as_deref() == Some("quantization"))
             .expect("a quantization pod");
         awq.pass_rates.insert("math".to_owned(), 0.5);
+        // healthy.yaml gives AWQ code 0.78; factual keeps the suite default.
         assert_eq!(pass_rate(&scenario, "quantization", "math"), 0.5);
-        assert_eq!(pass_rate(&scenario, "quantization", "code"), 0.82);
+        assert_eq!(pass_rate(&scenario, "quantization", "code"), 0.78);
+        assert_eq!(pass_rate(&scenario, "quantization", "factual"), 0.92);
         assert_eq!(pass_rate(&scenario, "nobody", "edge_case"), 0.78);
         assert_eq!(pass_rate(&scenario, "nobody", "poetry"), 1.0);
     }
