@@ -133,3 +133,53 @@ fn a_port_in_use_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sigterm_lets_an_open_stream_finish() {
+    let (mut child, urls) = serve(&["--base-port", "0", "--speed", "1"]);
+    let request = r#"{"model": "mistral-7b-fp16", "prompt": "Go on", "max_tokens": 40, "ignore_eos": true, "stream": true}"#;
+    let response = ureq::post(&format!("{}/v1/completions", urls[0]))
+        .header("Content-Type", "application/json")
+        .send(request)
+        .unwrap();
+    let mut events = BufReader::new(response.into_body().into_reader()).lines();
+    let first = events.next().unwrap().unwrap();
+    assert!(first.starts_with("data: {"), "{first}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let sent_at = Instant::now();
+    let rest: Vec<String> = events
+        .map(|l| l.expect("the stream is cut"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(
+        sent_at.elapsed() > Duration::from_millis(100),
+        "the stream ended before SIGTERM reached it; make it longer"
+    );
+    assert_eq!(rest.last().map(String::as_str), Some("data: [DONE]"));
+    let tokens = std::iter::once(&first)
+        .chain(&rest)
+        .filter(|l| l.contains(r#""text":""#) && !l.contains(r#""text":"""#))
+        .count();
+    assert_eq!(tokens, 40, "every token arrived");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(r#""finish_reason":"length""#))
+    );
+    // The grace period is 5 s; the stream ended well within it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 10 s of its last stream"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

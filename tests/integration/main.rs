@@ -4,6 +4,7 @@
 //! - `exposition`: the bytes on /metrics, as promtool and Prometheus read them;
 //! - `openai`: the OpenAI API of the pods;
 //! - `gateway`: the lab gateway's routes and metrics;
+//! - `fleet`: replicated pods, each its own target;
 //! - `bench`: the benchmark battery through the gateway, into Prometheus;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
@@ -16,6 +17,7 @@ mod bench;
 mod config;
 mod dashboard;
 mod exposition;
+mod fleet;
 mod gateway;
 mod openai;
 mod scenarios;

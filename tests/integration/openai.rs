@@ -187,3 +187,31 @@ fn bad_requests_get_openai_errors_and_the_pod_keeps_serving() {
     );
     assert_eq!(status, 200);
 }
+
+#[test]
+fn a_prompt_gets_the_same_answer_length_from_every_model() {
+    // FP16, AWQ and LoRA share the healthy scenario's workload, so where a prompt's
+    // answer would end by itself is the same on each: tokens/s compare like for like.
+    let sim = Sim::start(builtin("healthy").unwrap(), 20.0);
+    let lengths = |prompt: &str| -> Vec<u64> {
+        ["mistral-7b-fp16", "mistral-7b-awq", "mistral-7b-lora"]
+            .iter()
+            .map(|model| {
+                let url = format!("http://{}/v1/completions", sim.addr(model));
+                let request = json!({"model": model, "prompt": prompt, "max_tokens": 40});
+                let (status, body) = post(&url, &request.to_string());
+                assert_eq!(status, 200, "{body}");
+                body["usage"]["completion_tokens"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    let prompts = [
+        "What is 17 * 23?",
+        "Summarise the AWQ paper.",
+        "Write a haiku.",
+    ];
+    let all: Vec<Vec<u64>> = prompts.iter().map(|p| lengths(p)).collect();
+    for (prompt, l) in prompts.iter().zip(&all) {
+        assert!(l.iter().all(|&n| n == l[0]), "{prompt}: {l:?}");
+    }
+}

@@ -57,6 +57,8 @@ pub struct Sim {
     pub pods: Vec<(String, SocketAddr)>,
     /// The lab gateway's address.
     pub gateway: SocketAddr,
+    /// Each pod's `app` label, in scenario order.
+    apps: Vec<String>,
     stop: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -82,11 +84,13 @@ impl Sim {
         let lab = Lab::new(scenario, Arc::new(WallClock::start(speed)));
         let (stop, stopped) = watch::channel(false);
         let mut pods = Vec::new();
+        let mut apps = Vec::new();
         for pod in lab.pods() {
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
                 .expect("bind a loopback port");
             pods.push((pod.name(), listener.local_addr().expect("local addr")));
+            apps.push(pod.app());
             let mut stopped = stopped.clone();
             runtime.spawn(vllm_sim::server::serve(listener, pod, async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -111,6 +115,7 @@ impl Sim {
         Sim {
             pods,
             gateway,
+            apps,
             stop,
             runtime: Some(runtime),
         }
@@ -152,7 +157,7 @@ impl Prometheus {
         let mut config = format!(
             "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
         );
-        for (app, addr) in &sim.pods {
+        for ((_, addr), app) in sim.pods.iter().zip(&sim.apps) {
             config.push_str(&format!(
                 "      - targets: ['{addr}']\n        labels: {{app: '{app}'}}\n"
             ));

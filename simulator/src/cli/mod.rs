@@ -5,6 +5,7 @@ mod backfill;
 mod bench;
 mod check;
 mod run;
+mod scrape_config;
 mod verify;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub enum Command {
     Backfill(backfill::BackfillArgs),
     /// Run the benchmark battery against the lab gateway.
     Bench(bench::BenchArgs),
+    /// Print a Prometheus scrape configuration for a scenario's pods and gateway.
+    ScrapeConfig(scrape_config::ScrapeConfigArgs),
 }
 
 impl Cli {
@@ -56,6 +59,7 @@ impl Cli {
             Command::Verify(args) => verify::execute(args),
             Command::Backfill(args) => backfill::execute(args),
             Command::Bench(args) => bench::execute(args),
+            Command::ScrapeConfig(args) => scrape_config::execute(args),
             Command::Metrics => {
                 print!(
                     "{}",

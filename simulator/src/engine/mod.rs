@@ -124,6 +124,9 @@ pub struct ClientRequest {
     pub max_tokens: u32,
     /// Whether to ignore end-of-sequence and always generate `max_tokens`.
     pub ignore_eos: bool,
+    /// Picks where the answer would end by itself: the same seed (say, a hash of the
+    /// prompt) gets the same length from every pod with the same workload.
+    pub seed: u64,
 }
 
 /// One simulated vLLM engine.
@@ -134,7 +137,6 @@ pub struct Pod {
     /// API requests not yet due, in arrival order.
     submitted: VecDeque<Arrival>,
     /// Draws the natural output length of API requests, apart from the workload's stream.
-    client_rng: ChaCha8Rng,
     now: SimTime,
     waiting: VecDeque<Seq>,
     running: Vec<Seq>,
@@ -153,7 +155,6 @@ impl Pod {
             config,
             workload,
             submitted: VecDeque::new(),
-            client_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c11e),
             now,
             waiting: VecDeque::new(),
             running: Vec::new(),
@@ -207,7 +208,7 @@ impl Pod {
             self.config
                 .workload
                 .output_tokens
-                .sample(&mut self.client_rng)
+                .sample(&mut ChaCha8Rng::seed_from_u64(request.seed))
         };
         self.submitted.push_back(Arrival {
             at: at.max(self.now),

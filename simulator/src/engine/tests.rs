@@ -236,6 +236,7 @@ fn api_requests_join_the_batch_and_report_their_tokens() {
         prompt_tokens: 50,
         max_tokens,
         ignore_eos: true,
+        seed: 0,
     };
     pod.submit(request(7, 30), secs(10.0));
     pod.submit(request(8, 500), secs(10.0));

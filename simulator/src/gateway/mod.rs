@@ -1,6 +1,7 @@
 //! The lab gateway: a fifth listener that routes `/<team>/v1/...` to the pod the
 //! scenario gives that team (quantization → AWQ, fine-tuning → LoRA, evaluation →
-//! judge, baseline → FP16) and counts each request in `lab_gateway_*`.
+//! judge, baseline → FP16; the replicas of a replicated pod in turn) and counts each
+//! request in `lab_gateway_*`.
 //!
 //! Routing is in-process: a request reaches its pod's OpenAI handler without a second
 //! hop, and its latency is measured on the lab's clock, like the pods' own. The
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -33,7 +35,7 @@ use crate::server::{self, BoxBody, openai};
 #[derive(Clone)]
 pub struct Gateway {
     lab: Lab,
-    routes: Arc<BTreeMap<String, PodHandle>>,
+    routes: Arc<BTreeMap<String, Route>>,
     metrics: GatewayMetrics,
     registry: Arc<Registry>,
 }
@@ -49,11 +51,12 @@ impl Gateway {
     pub fn with_registry(lab: Lab, mut registry: Registry) -> Gateway {
         let metrics = lab.gateway_metrics().clone();
         metrics.register(&mut registry);
-        let routes = lab
-            .pods()
-            .enumerate()
-            .filter_map(|(i, pod)| Some((lab.scenario().pods[i].team.clone()?, pod)))
-            .collect();
+        let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+        for (i, pod) in lab.pods().enumerate() {
+            if let Some(team) = &lab.scenario().pods[i].team {
+                routes.entry(team.clone()).or_default().replicas.push(pod);
+            }
+        }
         Gateway {
             lab,
             routes: Arc::new(routes),
@@ -86,7 +89,7 @@ impl Gateway {
         else {
             return not_found(path);
         };
-        let Some(pod) = self.routes.get(&team).cloned() else {
+        let Some(pod) = self.routes.get(&team).map(Route::next) else {
             return not_found(path);
         };
         if !openai::is_route(&rest) {
@@ -132,6 +135,21 @@ impl Gateway {
             header::HeaderValue::from_static(format.content_type()),
         );
         response
+    }
+}
+
+/// The replicas of a team's pod, taken in turn.
+#[derive(Default)]
+struct Route {
+    replicas: Vec<PodHandle>,
+    turn: AtomicUsize,
+}
+
+impl Route {
+    /// The replica whose turn it is.
+    fn next(&self) -> PodHandle {
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+        self.replicas[turn % self.replicas.len()].clone()
     }
 }
 

@@ -259,7 +259,7 @@ pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter 
         .map(|p| {
             format!(
                 "app=\"{}\",instance=\"{}:{}\",job=\"{}\"",
-                p.name, plan.host, p.port, plan.job
+                p.app, plan.host, p.port, plan.job
             )
         })
         .collect();
@@ -438,6 +438,16 @@ impl PodHandle {
             .clone()
     }
 
+    /// The pod's `app` label (shared by the replicas of a pod).
+    pub fn app(&self) -> String {
+        self.runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spec()
+            .app
+            .clone()
+    }
+
     /// The pod's port.
     pub fn port(&self) -> u16 {
         self.runtime
@@ -547,6 +557,7 @@ mod tests {
             prompt_tokens: 40,
             max_tokens: 16,
             ignore_eos: true,
+            seed: 0,
         };
         let (_, mut events) = pod.submit(request).expect("the pod is up");
         clock.advance(Duration::from_secs(5));

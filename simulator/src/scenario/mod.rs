@@ -48,8 +48,12 @@ pub struct Scenario {
 /// One pod of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodSpec {
-    /// The pod's name, which scrape configs use as its `app` label.
+    /// The pod's name: as the scenario names it, or `<name>-<i>` for replica `i` of a
+    /// replicated pod.
     pub name: String,
+    /// The `app` label scrape configs give it: the name in the scenario, shared by
+    /// every replica.
+    pub app: String,
     /// The port it listens on.
     pub port: u16,
     /// `--served-model-name`.
@@ -109,6 +113,39 @@ pub struct Phase {
 }
 
 impl Scenario {
+    /// A Prometheus configuration scraping every pod (job `vllm`, each with its `app`
+    /// label) and the gateway (job `lab-gateway`) on `host`, every `interval`.
+    pub fn scrape_config(&self, host: &str, gateway_port: u16, interval: &str) -> String {
+        let mut out = format!(
+            "# Scrapes the pods and the gateway of vllm-sim scenario `{}`.\n\
+             global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n\
+             scrape_configs:\n  - job_name: vllm\n    static_configs:\n",
+            self.name
+        );
+        let mut apps: Vec<&str> = Vec::new();
+        for pod in &self.pods {
+            if !apps.contains(&pod.app.as_str()) {
+                apps.push(&pod.app);
+            }
+        }
+        for app in apps {
+            let targets: Vec<String> = self
+                .pods
+                .iter()
+                .filter(|p| p.app == app)
+                .map(|p| format!("\"{host}:{}\"", p.port))
+                .collect();
+            out.push_str(&format!(
+                "      - targets: [{}]\n        labels: {{app: {app}}}\n",
+                targets.join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "  - job_name: lab-gateway\n    static_configs:\n      - targets: [\"{host}:{gateway_port}\"]\n"
+        ));
+        out
+    }
+
     /// The index of the pod called `name`.
     pub fn pod_index(&self, name: &str) -> Option<usize> {
         self.pods.iter().position(|p| p.name == name)

@@ -102,6 +102,8 @@ pub(super) struct PodFile {
     pub(super) workload: WorkloadFile,
     /// The team whose requests the gateway routes here.
     pub(super) team: Option<Spanned<String>>,
+    /// Identical copies of the pod, on consecutive ports.
+    pub(super) replicas: Option<Spanned<u32>>,
     /// Per benchmark category, the share of prompts the model passes.
     pub(super) pass_rates: Option<Spanned<BTreeMap<String, Probability>>>,
 }

@@ -52,6 +52,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
     }
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut ports: HashMap<u16, usize> = HashMap::new();
+    let mut counts = Vec::with_capacity(raw.pods.len());
     for (i, pod) in raw.pods.iter().enumerate() {
         let name = &pod.value.name;
         if names.insert(name.value.as_str(), i).is_some() {
@@ -62,12 +63,28 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
             );
         }
         let port = &pod.value.port;
-        if let Some(other) = ports.insert(port.value, i) {
-            problems.add(
-                &port.referenced,
-                format!("pods[{i}].port"),
-                format!("port {} is already used by pods[{other}]", port.value),
-            );
+        let count = replicas(i, &pod.value, &mut problems);
+        counts.push(count);
+        for p in u32::from(port.value)..u32::from(port.value) + count {
+            let Ok(p) = u16::try_from(p) else {
+                problems.add(
+                    &port.referenced,
+                    format!("pods[{i}].port"),
+                    format!(
+                        "{count} replicas from port {} run past port 65535",
+                        port.value
+                    ),
+                );
+                break;
+            };
+            if let Some(other) = ports.insert(p, i) {
+                problems.add(
+                    &port.referenced,
+                    format!("pods[{i}].port"),
+                    format!("port {p} is already used by pods[{other}]"),
+                );
+                break;
+            }
         }
     }
     let pods: Vec<PodSpec> = raw
@@ -99,6 +116,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
     if !problems.list.is_empty() {
         return Err(ScenarioErrors(problems.list));
     }
+    let (pods, phases) = replicate(pods, phases, &counts);
     let ProfileName::VllmV0_6 = raw.profile;
     Ok(Scenario {
         name: raw.name,
@@ -289,6 +307,7 @@ fn pod(i: usize, spanned: &Spanned<PodFile>, problems: &mut Problems<'_>) -> Opt
     };
     Some(PodSpec {
         name: p.name.value.clone(),
+        app: p.name.value.clone(),
         port: p.port.value,
         model_name: p
             .served_model_name
@@ -307,6 +326,70 @@ fn pod(i: usize, spanned: &Spanned<PodFile>, problems: &mut Problems<'_>) -> Opt
         team: team(i, p, problems),
         pass_rates: pass_rates(i, p, problems),
     })
+}
+
+/// Most replicas of one pod.
+const MAX_REPLICAS: u32 = 10_000;
+
+/// How many copies of pod `i` run: `replicas`, 1 when not given.
+fn replicas(i: usize, p: &PodFile, problems: &mut Problems<'_>) -> u32 {
+    let Some(r) = &p.replicas else { return 1 };
+    if !(1..=MAX_REPLICAS).contains(&r.value) {
+        problems.add(
+            &r.referenced,
+            format!("pods[{i}].replicas"),
+            format!(
+                "replicas must be between 1 and {MAX_REPLICAS}, got {}",
+                r.value
+            ),
+        );
+        return 1;
+    }
+    r.value
+}
+
+/// Expands each replicated pod into its replicas (`<name>-<i>` on consecutive ports,
+/// each its own seed), and each phase's traffic and outages with them: a phase's traffic is per
+/// replica.
+fn replicate(pods: Vec<PodSpec>, phases: Vec<Phase>, counts: &[u32]) -> (Vec<PodSpec>, Vec<Phase>) {
+    if counts.iter().all(|&c| c == 1) {
+        return (pods, phases);
+    }
+    let copies = |k: usize| 0..counts[k];
+    let pods = pods
+        .into_iter()
+        .enumerate()
+        .flat_map(|(k, pod)| {
+            let single = counts[k] == 1;
+            copies(k).map(move |i| PodSpec {
+                name: if single {
+                    pod.app.clone()
+                } else {
+                    format!("{}-{i}", pod.app)
+                },
+                port: pod.port + i as u16,
+                ..pod.clone()
+            })
+        })
+        .collect();
+    let phases = phases
+        .into_iter()
+        .map(|phase| Phase {
+            traffic: per_replica(&phase.traffic, counts),
+            down: per_replica(&phase.down, counts),
+            ..phase
+        })
+        .collect();
+    (pods, phases)
+}
+
+/// Each pod's value repeated for each of its replicas.
+fn per_replica<T: Copy>(per_pod: &[T], counts: &[u32]) -> Vec<T> {
+    per_pod
+        .iter()
+        .zip(counts)
+        .flat_map(|(&v, &c)| std::iter::repeat_n(v, c as usize))
+        .collect()
 }
 
 fn team(i: usize, p: &PodFile, problems: &mut Problems<'_>) -> Option<String> {
@@ -455,5 +538,100 @@ fn traffic_of(
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Traffic;
+    use crate::scenario::load;
+
+    const FLEET: &str = "
+name: fleet
+pods:
+  - name: mistral-7b-fp16
+    port: 9001
+    replicas: 3
+    team: baseline
+    gpu: a10g
+    workload: {prompt_tokens: {median: 100}, output_tokens: {median: 20}, max_tokens: 64}
+  - name: mistral-7b-awq
+    port: 9100
+    gpu: a10g
+    model: {quantization: awq}
+    workload: {prompt_tokens: {median: 100}, output_tokens: {median: 20}, max_tokens: 64}
+phases:
+  - name: busy
+    duration: 1m
+    traffic:
+      mistral-7b-fp16: {rate: 2}
+  - name: outage
+    traffic:
+      mistral-7b-awq: {concurrency: 3}
+    down: [mistral-7b-fp16]
+";
+
+    #[test]
+    fn replicas_are_pods_on_consecutive_ports_sharing_app_and_phases() {
+        let s = load(FLEET, "fleet.yaml").unwrap();
+        let pods: Vec<_> = s
+            .pods
+            .iter()
+            .map(|p| (p.name.as_str(), p.app.as_str(), p.port, p.team.as_deref()))
+            .collect();
+        assert_eq!(
+            pods,
+            [
+                (
+                    "mistral-7b-fp16-0",
+                    "mistral-7b-fp16",
+                    9001,
+                    Some("baseline")
+                ),
+                (
+                    "mistral-7b-fp16-1",
+                    "mistral-7b-fp16",
+                    9002,
+                    Some("baseline")
+                ),
+                (
+                    "mistral-7b-fp16-2",
+                    "mistral-7b-fp16",
+                    9003,
+                    Some("baseline")
+                ),
+                ("mistral-7b-awq", "mistral-7b-awq", 9100, None),
+            ]
+        );
+        let rate = Traffic::Poisson { rate: 2.0 };
+        assert_eq!(s.phases[0].traffic, [rate, rate, rate, Traffic::Idle]);
+        assert_eq!(s.phases[1].down, [true, true, true, false]);
+        let config = s.scrape_config("sim", 8000, "15s");
+        assert!(config.contains(
+            "      - targets: [\"sim:9001\", \"sim:9002\", \"sim:9003\"]\n        labels: {app: mistral-7b-fp16}\n"
+        ));
+        assert!(config.contains("targets: [\"sim:8000\"]"));
+    }
+
+    #[test]
+    fn replica_ports_must_fit_and_not_collide() {
+        let overlapping = FLEET.replace("port: 9100", "port: 9003");
+        let errors = load(&overlapping, "f.yaml").unwrap_err().to_string();
+        assert!(
+            errors.contains("pods[1].port: port 9003 is already used by pods[0]"),
+            "{errors}"
+        );
+        let too_many = FLEET.replace("replicas: 3", "replicas: 60000");
+        let errors = load(&too_many, "f.yaml").unwrap_err().to_string();
+        assert!(
+            errors.contains("pods[0].replicas: replicas must be between 1 and 10000"),
+            "{errors}"
+        );
+        let past_the_end = FLEET.replace("port: 9001", "port: 65534");
+        let errors = load(&past_the_end, "f.yaml").unwrap_err().to_string();
+        assert!(
+            errors.contains("3 replicas from port 65534 run past port 65535"),
+            "{errors}"
+        );
     }
 }

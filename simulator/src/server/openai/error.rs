@@ -1,6 +1,7 @@
 //! Errors of the OpenAI endpoints, turned into vLLM's JSON error body in one place.
 
 use std::fmt;
+use std::time::Duration;
 
 use hyper::StatusCode;
 
@@ -13,6 +14,8 @@ pub(crate) enum ApiError {
     UnknownModel(String),
     /// The body exceeds the limit.
     TooLarge(usize),
+    /// The client did not send its body within the limit.
+    Timeout(Duration),
     /// The pod is down (scenario outage), or went down mid-request.
     Unavailable,
 }
@@ -24,6 +27,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequestError"),
             ApiError::UnknownModel(_) => (StatusCode::NOT_FOUND, "NotFoundError"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "BadRequestError"),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "RequestTimeoutError"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError"),
         }
     }
@@ -48,6 +52,11 @@ impl fmt::Display for ApiError {
             ApiError::BadRequest(m) => f.write_str(m),
             ApiError::UnknownModel(m) => write!(f, "The model `{m}` does not exist."),
             ApiError::TooLarge(limit) => write!(f, "Request body is larger than {limit} bytes."),
+            ApiError::Timeout(limit) => write!(
+                f,
+                "The request body did not arrive within {} seconds.",
+                limit.as_secs_f64()
+            ),
             ApiError::Unavailable => f.write_str("The model pod is down (scenario outage)."),
         }
     }

@@ -6,10 +6,16 @@
 //! they come. A client that hangs up aborts its request (`finished_reason="abort"`).
 
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod stream;
+#[cfg(test)]
+mod tests;
 mod types;
 
 pub(crate) use error::ApiError;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -29,6 +35,9 @@ use super::BoxBody;
 const MAX_BODY_BYTES: usize = 1 << 20;
 /// Most bytes of an oversized body read (and dropped) so its client sees the 413.
 const MAX_DRAIN_BYTES: usize = 8 << 20;
+/// How long a client may take to send its request body, from the end of its headers:
+/// a client trickling its body (slowloris) gets a 408 past it.
+pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most choices per request.
 const MAX_N: u32 = 16;
 /// vLLM's default `max_tokens` for completions.
@@ -52,8 +61,21 @@ pub(crate) fn is_route(path: &str) -> bool {
     )
 }
 
-/// Answers an OpenAI route.
+/// Answers an OpenAI route, reading its body within [`BODY_READ_TIMEOUT`].
 pub(crate) async fn handle<B>(req: Request<B>, pod: PodHandle) -> Response<BoxBody>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    handle_within(req, pod, BODY_READ_TIMEOUT).await
+}
+
+/// Answers an OpenAI route, reading its body within `body_read_timeout`.
+pub(crate) async fn handle_within<B>(
+    req: Request<B>,
+    pod: PodHandle,
+    body_read_timeout: Duration,
+) -> Response<BoxBody>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -61,14 +83,18 @@ where
     let path = req.uri().path().to_owned();
     let job = match (req.method().clone(), path.as_str()) {
         (Method::GET, "/v1/models") => return models(&pod),
-        (Method::POST, "/v1/completions") => match parse::<CompletionRequest, B>(req).await {
-            Ok(r) => completion_job(r, &pod),
-            Err(e) => Err(e),
-        },
-        (Method::POST, "/v1/chat/completions") => match parse::<ChatRequest, B>(req).await {
-            Ok(r) => chat_job(r, &pod),
-            Err(e) => Err(e),
-        },
+        (Method::POST, "/v1/completions") => {
+            match parse::<CompletionRequest, B>(req, body_read_timeout).await {
+                Ok(r) => completion_job(r, &pod),
+                Err(e) => Err(e),
+            }
+        }
+        (Method::POST, "/v1/chat/completions") => {
+            match parse::<ChatRequest, B>(req, body_read_timeout).await {
+                Ok(r) => chat_job(r, &pod),
+                Err(e) => Err(e),
+            }
+        }
         _ => {
             return error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -100,12 +126,11 @@ fn json_response(body: &Value) -> Response<BoxBody> {
     r
 }
 
-/// Reads and parses a JSON body, within the size limit.
-///
-/// An oversized body is read on and discarded, up to [`MAX_DRAIN_BYTES`], before the
-/// 413 goes out: a server that hangs up on a client still sending makes the client see
-/// a reset instead of the error.
-async fn parse<T: serde::de::DeserializeOwned, B>(req: Request<B>) -> Result<T, ApiError>
+/// Reads and parses a JSON body, within the size limit and `timeout`.
+async fn parse<T: serde::de::DeserializeOwned, B>(
+    req: Request<B>,
+    timeout: Duration,
+) -> Result<T, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -117,7 +142,40 @@ where
     if declared.is_some_and(|n| n > MAX_DRAIN_BYTES) {
         return Err(ApiError::TooLarge(MAX_BODY_BYTES));
     }
-    let mut body = std::pin::pin!(req.into_body());
+    let bytes = tokio::time::timeout(timeout, read_body(req.into_body()))
+        .await
+        .map_err(|_| ApiError::Timeout(timeout))??;
+    let mut json = serde_json::Deserializer::from_slice(&bytes);
+    let parsed = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        // A wrong value is named by its path (unknown inside flattened fields, which
+        // name themselves); a syntax error by its line and column alone.
+        let path = e.path().to_string();
+        let named =
+            e.inner().is_data() && !matches!(path.as_str(), "" | ".") && !path.contains('?');
+        let message = if named {
+            format!("invalid request: {path}: {}", e.inner())
+        } else {
+            format!("invalid request: {}", e.inner())
+        };
+        ApiError::BadRequest(message)
+    })?;
+    // Nothing but whitespace may follow the value, as `serde_json::from_slice` checks.
+    json.end()
+        .map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))?;
+    Ok(parsed)
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`].
+///
+/// An oversized body is read on and discarded, up to [`MAX_DRAIN_BYTES`], before the
+/// 413 goes out: a server that hangs up on a client still sending makes the client see
+/// a reset instead of the error.
+async fn read_body<B>(body: B) -> Result<Vec<u8>, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut body = std::pin::pin!(body);
     let mut bytes = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
@@ -137,8 +195,7 @@ where
     if seen > MAX_BODY_BYTES {
         return Err(ApiError::TooLarge(MAX_BODY_BYTES));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("invalid request: {e}")))
+    Ok(bytes)
 }
 
 fn models(pod: &PodHandle) -> Response<BoxBody> {
@@ -173,6 +230,8 @@ struct Job {
     stream: bool,
     include_usage: bool,
     ignore_eos: bool,
+    /// A hash of the prompt: the same prompt gets answers of the same lengths.
+    prompt_seed: u64,
 }
 
 fn completion_job(r: CompletionRequest, pod: &PodHandle) -> Result<Job, ApiError> {
@@ -182,10 +241,11 @@ fn completion_job(r: CompletionRequest, pod: &PodHandle) -> Result<Job, ApiError
         )
     })?;
     let max_tokens = r.sampling.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
+    let seed = seed_of([&r.prompt]);
     job(
         Kind::Completion,
         r.model,
-        prompt_tokens,
+        (prompt_tokens, seed),
         Some(max_tokens),
         &r.sampling,
         pod,
@@ -199,21 +259,32 @@ fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
         ));
     }
     let max_tokens = r.max_completion_tokens.or(r.sampling.max_tokens);
+    let seed = seed_of(r.messages.iter().map(|m| &m.content));
     job(
         Kind::Chat,
         r.model,
-        chat_tokens(&r.messages),
+        (chat_tokens(&r.messages), seed),
         max_tokens,
         &r.sampling,
         pod,
     )
 }
 
+/// A stable hash of a prompt's JSON values.
+fn seed_of<'a>(parts: impl IntoIterator<Item = &'a Value>) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    for part in parts {
+        part.to_string().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 /// Validates a request against the pod: its model, its context length and `n`.
 fn job(
     kind: Kind,
     model: String,
-    prompt_tokens: u32,
+    (prompt_tokens, prompt_seed): (u32, u64),
     max_tokens: Option<u32>,
     sampling: &Sampling,
     pod: &PodHandle,
@@ -248,6 +319,7 @@ fn job(
             .as_ref()
             .is_some_and(|o| o.include_usage),
         ignore_eos: sampling.ignore_eos,
+        prompt_seed,
     })
 }
 
@@ -256,12 +328,13 @@ impl Job {
     async fn run(self, pod: PodHandle) -> Response<BoxBody> {
         let mut guard = AbortGuard::new(pod.clone());
         let mut choices = Vec::new();
-        for _ in 0..self.n {
+        for choice in 0..self.n {
             let request = ClientRequest {
                 id: 0,
                 prompt_tokens: self.prompt_tokens,
                 max_tokens: self.max_tokens,
                 ignore_eos: self.ignore_eos,
+                seed: self.prompt_seed.wrapping_add(u64::from(choice)),
             };
             let Some((id, events)) = pod.submit(request) else {
                 let (status, body) = ApiError::Unavailable.to_json();

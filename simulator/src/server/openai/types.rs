@@ -24,18 +24,37 @@ pub(super) struct ChatRequest {
     pub(super) sampling: Sampling,
 }
 
-/// The fields both endpoints share.
+/// The fields both endpoints share. Being flattened, they lose their names in serde's
+/// errors, so each is read by a function that names it.
 #[derive(Debug, Deserialize)]
 pub(super) struct Sampling {
+    #[serde(default, deserialize_with = "max_tokens")]
     pub(super) max_tokens: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "stream")]
     pub(super) stream: bool,
+    #[serde(default, deserialize_with = "stream_options")]
     pub(super) stream_options: Option<StreamOptions>,
+    #[serde(default, deserialize_with = "n")]
     pub(super) n: Option<u32>,
     /// vLLM's extension: generate `max_tokens` whatever the model would say.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ignore_eos")]
     pub(super) ignore_eos: bool,
 }
+
+/// A function that deserializes a field of [`Sampling`], naming it in its errors.
+macro_rules! named {
+    ($field:ident: $ty:ty) => {
+        fn $field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+            <$ty>::deserialize(d)
+                .map_err(|e| serde::de::Error::custom(format_args!("{}: {e}", stringify!($field))))
+        }
+    };
+}
+named!(max_tokens: Option<u32>);
+named!(stream: bool);
+named!(stream_options: Option<StreamOptions>);
+named!(n: Option<u32>);
+named!(ignore_eos: bool);
 
 /// A chat message; only its text matters here.
 #[derive(Debug, Deserialize)]
