@@ -42,7 +42,8 @@ fn check(text: &str) -> Result<(), TestCaseError> {
 
 fn check_errors(errors: &ScenarioErrors, text: &str) -> Result<(), TestCaseError> {
     prop_assert!(!errors.0.is_empty(), "an error without problems");
-    let lines = text.lines().count() as u64;
+    // YAML breaks lines at `\n`, `\r\n` and a lone `\r`; count every break as one.
+    let lines = text.matches(['\n', '\r']).count() as u64 + 1;
     for e in &errors.0 {
         prop_assert_eq!(e.file.as_str(), FILE);
         prop_assert!(!e.message.trim().is_empty(), "no message: {e}");

@@ -44,6 +44,10 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "duplicate-key.yaml",
+        &["duplicate-key.yaml:5:5: pods[0]: duplicate mapping key: port"],
+    ),
+    (
         "missing-field.yaml",
         &["missing-field.yaml:2:1: pods: missing field `pods`"],
     ),

@@ -41,14 +41,22 @@ fn parse_error(e: &serde_saphyr::Error, path: &str, file: &str) -> ScenarioError
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
     let text = e.without_snippet().to_string();
     let message = match text.rsplit_once(" at line ") {
-        Some((msg, _)) => msg.to_owned(),
-        None => text,
+        Some((msg, _)) => msg,
+        None => &text,
     };
-    // Spanned fields add a `.value` step to the path that the file does not have.
-    let mut field = path
-        .replace(".value", "")
-        .trim_start_matches('.')
+    // The parser's advice to its caller is no use to the author of the file.
+    let message = message
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(message)
         .to_owned();
+    // Spanned fields add a `.value` step to the path that the file does not have, and
+    // steps the parser could not name show as `?`.
+    let mut field = path
+        .split('.')
+        .filter(|step| !step.is_empty() && *step != "value" && *step != "?")
+        .collect::<Vec<_>>()
+        .join(".");
     if let Some(missing) = message
         .strip_prefix("missing field `")
         .and_then(|m| m.split('`').next())
