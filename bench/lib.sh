@@ -42,3 +42,19 @@ wrk_run() {
   [ -n "$errors" ] && echo "  wrk: $errors" >&2
   echo "$rps $n $(awk -v a="$c1" -v b="$c0" 'BEGIN {printf "%.2f", a - b}')"
 }
+
+# Shared set-up of the comparison scripts: wrk present, the simulator built (or
+# $VLLM_SIM), the Python venv, a work directory, and cleanup of started processes
+# (append their PIDs to `pids`). Sets `sim`, `work`, `pids`; defines `stop PID`.
+setup() {
+  command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+  [ -n "${VLLM_SIM:-}" ] || { cargo build --release --quiet -p vllm-sim; VLLM_SIM=./target/release/vllm-sim; }
+  sim=$VLLM_SIM
+  venv
+  work=$(mktemp -d)
+  pids=()
+  trap cleanup EXIT
+  echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }

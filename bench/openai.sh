@@ -21,17 +21,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 runs=${2:-3}
 n=${3:-10000}
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-[ -n "${VLLM_SIM:-}" ] || { cargo build --release --quiet -p vllm-sim; VLLM_SIM=./target/release/vllm-sim; }
-sim=$VLLM_SIM
-venv
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-
-echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+setup
 
 body() {
   cat <<LUA
