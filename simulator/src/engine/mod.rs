@@ -34,6 +34,12 @@ use crate::clock::SimTime;
 /// vLLM's local stat-log interval: the average-throughput gauges cover this much time.
 const THROUGHPUT_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Requests a pod holds waiting before its open-loop clients give up: arrivals from
+/// [`Traffic::Poisson`] beyond it are shed unseen, as callers that time out before
+/// connecting would be, so an overload of any length keeps memory bounded. Closed-loop
+/// users ([`Traffic::MAX_USERS`] at most) and API requests are never shed.
+pub const MAX_WAITING: usize = 200_000;
+
 /// Everything that fixes how one pod behaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodConfig {
@@ -262,6 +268,10 @@ impl Pod {
     pub fn advance_to(&mut self, until: SimTime, sink: &mut impl EventSink) {
         loop {
             while let Some(arrival) = self.pop_due() {
+                let open_loop = !arrival.from_user && arrival.client.is_none();
+                if open_loop && self.waiting.len() >= MAX_WAITING {
+                    continue;
+                }
                 self.waiting
                     .push_back(Seq::new(arrival, self.config.max_model_len));
             }

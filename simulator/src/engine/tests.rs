@@ -278,3 +278,27 @@ fn api_requests_join_the_batch_and_report_their_tokens() {
         1
     );
 }
+
+#[test]
+fn open_loop_overload_is_shed_at_the_waiting_cap() {
+    let overload = Traffic::Poisson {
+        rate: Traffic::MAX_RATE,
+    };
+    let seconds = 1.5 * MAX_WAITING as f64 / Traffic::MAX_RATE;
+    let (mut pod, mut rec) = run(config("a10g", Quantization::None, 2048), overload, seconds);
+    assert_eq!(pod.waiting(), MAX_WAITING);
+    // An API request still queues, past the cap.
+    let request = ClientRequest {
+        id: 7,
+        prompt_tokens: 10,
+        max_tokens: 5,
+        ignore_eos: false,
+        seed: 1,
+    };
+    pod.submit(request, secs(seconds));
+    pod.advance_to(secs(seconds + 0.5), &mut rec);
+    pod.abort(7, &mut rec);
+    let last = rec.finished.last().unwrap();
+    assert_eq!((last.client, last.reason), (Some(7), FinishReason::Abort));
+    assert!(pod.waiting() <= MAX_WAITING);
+}

@@ -69,6 +69,14 @@ pub enum Traffic {
     },
 }
 
+impl Traffic {
+    /// The highest open-loop rate a pod takes, requests/s: hundreds of times what one
+    /// GPU serves, so any overload can be modelled, yet bounded.
+    pub const MAX_RATE: f64 = 10_000.0;
+    /// The most closed-loop users a pod takes.
+    pub const MAX_USERS: u32 = 100_000;
+}
+
 /// A request as it reaches the pod.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arrival {

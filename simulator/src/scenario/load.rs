@@ -26,13 +26,8 @@ pub fn load(text: &str, file: &str) -> Result<Scenario, ScenarioErrors> {
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ScenarioErrors(vec![ScenarioError {
-            file: file.clone(),
-            line: 0,
-            column: 0,
-            field: "(file)".to_owned(),
-            message: format!("cannot read: {e}"),
-        }])
+        let message = format!("cannot read: {e}");
+        ScenarioErrors(vec![ScenarioError::new(&file, (0, 0), "(file)", message)])
     })?;
     load(&text, &file)
 }
@@ -70,11 +65,5 @@ fn parse_error(e: &serde_saphyr::Error, path: &str, file: &str) -> ScenarioError
     if field.is_empty() {
         field = "(document)".to_owned();
     }
-    ScenarioError {
-        file: file.to_owned(),
-        line,
-        column,
-        field,
-        message,
-    }
+    ScenarioError::new(file, (line, column), field, message)
 }

@@ -27,13 +27,9 @@ struct Problems<'a> {
 
 impl Problems<'_> {
     fn add(&mut self, at: &Location, field: impl Into<String>, message: impl Into<String>) {
-        self.list.push(ScenarioError {
-            file: self.file.to_owned(),
-            line: at.line(),
-            column: at.column(),
-            field: field.into(),
-            message: message.into(),
-        });
+        let at = (at.line(), at.column());
+        self.list
+            .push(ScenarioError::new(self.file, at, field, message));
     }
 }
 
@@ -524,12 +520,26 @@ fn traffic_of(
                     "think_time applies to concurrency, not rate",
                 );
             }
+            if rate.0 > Traffic::MAX_RATE {
+                let max = Traffic::MAX_RATE;
+                let message = format!("{} requests/s is more than a pod takes ({max})", rate.0);
+                problems.add(at, format!("{field}.rate"), message);
+                return None;
+            }
             Some(Traffic::Poisson { rate: rate.0 })
         }
-        (None, Some(c)) => Some(Traffic::ClosedLoop {
-            concurrency: c.get(),
-            think_time: t.think_time.map_or(Duration::ZERO, |d| d.0),
-        }),
+        (None, Some(c)) => {
+            if c.get() > Traffic::MAX_USERS {
+                let max = Traffic::MAX_USERS;
+                let message = format!("{c} users are more than a pod takes ({max})");
+                problems.add(at, format!("{field}.concurrency"), message);
+                return None;
+            }
+            Some(Traffic::ClosedLoop {
+                concurrency: c.get(),
+                think_time: t.think_time.map_or(Duration::ZERO, |d| d.0),
+            })
+        }
         _ => {
             problems.add(
                 at,
@@ -631,6 +641,24 @@ phases:
         let errors = load(&past_the_end, "f.yaml").unwrap_err().to_string();
         assert!(
             errors.contains("3 replicas from port 65534 run past port 65535"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn traffic_is_bounded() {
+        let flood = FLEET.replace("{rate: 2}", "{rate: 1e9}");
+        let errors = load(&flood, "f.yaml").unwrap_err().to_string();
+        assert!(
+            errors.contains(
+                "phases[0].traffic.mistral-7b-fp16.rate: 1000000000 requests/s is more than a pod takes (10000)"
+            ),
+            "{errors}"
+        );
+        let crowd = FLEET.replace("{concurrency: 3}", "{concurrency: 4000000000}");
+        let errors = load(&crowd, "f.yaml").unwrap_err().to_string();
+        assert!(
+            errors.contains("4000000000 users are more than a pod takes (100000)"),
             "{errors}"
         );
     }
