@@ -10,6 +10,7 @@
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
 //! - `config`: the shipped Prometheus configuration;
 //! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
+//! - `k8s`: the Kubernetes manifests, as kustomize renders them;
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab.
 
 mod bad_scenarios;
@@ -19,6 +20,7 @@ mod dashboard;
 mod exposition;
 mod fleet;
 mod gateway;
+mod k8s;
 mod openai;
 mod scenarios;
 mod verify;

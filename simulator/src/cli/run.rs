@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Serve only these pods (by `app` or name, comma-separated), as one Kubernetes
+    /// Deployment per model does; each behaves as in the whole scenario.
+    #[arg(long, env = "VLLM_SIM_ONLY", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Port of the lab gateway (`/<team>/v1/...`, `lab_gateway_*`): 8000, or the port
     /// before `--base-port` (free when that is 0); 0 picks a free port.
     #[arg(long, env = "VLLM_SIM_GATEWAY_PORT")]
@@ -82,6 +86,9 @@ impl TryFrom<RunArgs> for RunConfig {
         let mut scenario = super::resolve_scenario(&args.scenario)?;
         if let Some(seed) = args.seed {
             scenario.seed = seed;
+        }
+        if !args.only.is_empty() {
+            scenario = scenario.only(&args.only).map_err(anyhow::Error::msg)?;
         }
         anyhow::ensure!(
             args.speed.is_finite() && args.speed > 0.0,

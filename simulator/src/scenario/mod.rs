@@ -146,6 +146,34 @@ impl Scenario {
         out
     }
 
+    /// The scenario cut down to the pods whose `app` (every replica) or name is in
+    /// `keep`, as one Kubernetes Deployment serves one model. Each pod keeps its own
+    /// random stream, so it behaves as it does in the whole scenario; the gateway routes
+    /// only the teams that remain.
+    pub fn only(mut self, keep: &[String]) -> Result<Scenario, String> {
+        if let Some(unknown) = keep
+            .iter()
+            .find(|k| !self.pods.iter().any(|p| &&p.app == k || &&p.name == k))
+        {
+            let mut apps: Vec<&str> = self.pods.iter().map(|p| p.app.as_str()).collect();
+            apps.dedup();
+            return Err(format!(
+                "scenario {} has no pod {unknown} (it has {})",
+                self.name,
+                apps.join(", ")
+            ));
+        }
+        let kept: Vec<bool> = (self.pods.iter())
+            .map(|p| keep.iter().any(|k| *k == p.app || *k == p.name))
+            .collect();
+        retain_kept(&mut self.pods, &kept);
+        for phase in &mut self.phases {
+            retain_kept(&mut phase.traffic, &kept);
+            retain_kept(&mut phase.down, &kept);
+        }
+        Ok(self)
+    }
+
     /// The index of the pod called `name`.
     pub fn pod_index(&self, name: &str) -> Option<usize> {
         self.pods.iter().position(|p| p.name == name)
@@ -178,4 +206,10 @@ impl Scenario {
             SimTime::MAX,
         )
     }
+}
+
+/// Keeps the items of a by-pod-index list whose flag in `kept` is set.
+fn retain_kept<T>(items: &mut Vec<T>, kept: &[bool]) {
+    let mut flags = kept.iter();
+    items.retain(|_| flags.next().copied().unwrap_or(false));
 }

@@ -662,4 +662,29 @@ phases:
             "{errors}"
         );
     }
+
+    #[test]
+    fn only_keeps_the_named_pods_with_their_timeline() {
+        let s = load(FLEET, "fleet.yaml").unwrap();
+        let awq = s.clone().only(&["mistral-7b-awq".to_owned()]).unwrap();
+        let names: Vec<_> = awq.pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["mistral-7b-awq"]);
+        assert_eq!(awq.phases[0].traffic, [Traffic::Idle]);
+        let users = Traffic::ClosedLoop {
+            concurrency: 3,
+            think_time: std::time::Duration::ZERO,
+        };
+        assert_eq!(awq.phases[1].traffic, [users]);
+        assert_eq!(awq.phases[1].down, [false]);
+        let fp16 = s.clone().only(&["mistral-7b-fp16".to_owned()]).unwrap();
+        assert_eq!(fp16.pods.len(), 3);
+        assert_eq!(fp16.phases[1].down, [true, true, true]);
+        let one = s.clone().only(&["mistral-7b-fp16-1".to_owned()]).unwrap();
+        assert_eq!(one.pods[0].port, 9002);
+        let err = s.only(&["nope".to_owned()]).unwrap_err();
+        assert_eq!(
+            err,
+            "scenario fleet has no pod nope (it has mistral-7b-fp16, mistral-7b-awq)"
+        );
+    }
 }
