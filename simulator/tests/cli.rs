@@ -73,12 +73,17 @@ fn run_rejects_an_unknown_scenario() {
     );
 }
 
-/// Starts `vllm-sim` with `args` and waits for its four "listening" lines.
+/// Starts `vllm-sim` with `args` and waits for its four pods' "listening" lines.
 fn serve(args: &[&str]) -> (std::process::Child, Vec<String>) {
+    serve_pods(args, 4)
+}
+
+/// Starts `vllm-sim` with `args` and waits for `pods` pods' "listening" lines.
+fn serve_pods(args: &[&str], pods: usize) -> (std::process::Child, Vec<String>) {
     let mut child = sim().args(args).stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut urls = Vec::new();
-    while urls.len() < 4 {
+    while urls.len() < pods {
         let line = lines.next().expect("the simulator exited early").unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
             urls.push(rest.split(' ').next().unwrap().to_owned());
@@ -114,6 +119,34 @@ fn run_serves_four_pods_and_stops_cleanly_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn only_serves_the_named_pods() {
+    let only = ["--only", "mistral-7b-awq,mistral-7b-judge"];
+    let (mut child, urls) = serve_pods(&[&["--base-port", "0"][..], &only].concat(), 2);
+    for (url, model) in urls.iter().zip(["mistral-7b-awq", "mistral-7b-judge"]) {
+        let mut response = ureq::get(&format!("{url}/v1/models")).call().unwrap();
+        let text = response.body_mut().read_to_string().unwrap();
+        let served = text.contains(&format!("\"id\":\"{model}\""));
+        if !served {
+            child.kill().unwrap();
+        }
+        assert!(served, "{url} does not serve {model}: {text}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = sim()
+        .args(["run", "--only", "mistral-7b-fp8"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scenario healthy has no pod mistral-7b-fp8 (it has mistral-7b-fp16, "),
+        "{stderr}"
+    );
 }
 
 #[test]

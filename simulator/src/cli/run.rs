@@ -94,7 +94,7 @@ impl TryFrom<RunArgs> for RunConfig {
             args.speed.is_finite() && args.speed > 0.0,
             "--speed must be greater than 0"
         );
-        let addrs = scenario
+        let addrs: Vec<SocketAddr> = scenario
             .pods
             .iter()
             .enumerate()
@@ -108,6 +108,12 @@ impl TryFrom<RunArgs> for RunConfig {
                 port.map(|port| SocketAddr::new(args.bind, port))
             })
             .collect::<anyhow::Result<_>>()?;
+        // Logs name the ports the pods really take (free ones are only known later).
+        for (pod, addr) in scenario.pods.iter_mut().zip(&addrs) {
+            if addr.port() != 0 {
+                pod.port = addr.port();
+            }
+        }
         let gateway_port = match (args.gateway_port, args.base_port) {
             (Some(port), _) => port,
             (None, Some(base)) => base.saturating_sub(1),
