@@ -107,18 +107,7 @@ fn run_serves_four_pods_and_stops_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    exits_cleanly_within_10_s(&mut child, "of SIGTERM");
 }
 
 #[test]
@@ -203,15 +192,20 @@ fn sigterm_lets_an_open_stream_finish() {
             .any(|l| l.contains(r#""finish_reason":"length""#))
     );
     // The grace period is 5 s; the stream ended well within it.
+    exits_cleanly_within_10_s(&mut child, "of its last stream");
+}
+
+/// Asserts that `child` exits successfully within 10 s (`after` says of what).
+fn exits_cleanly_within_10_s(child: &mut std::process::Child, after: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "exit status {status}");
-            break;
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "did not stop within 10 s of its last stream"
+            "did not stop within 10 s {after}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
