@@ -12,11 +12,21 @@ pub fn markdown(profile: Profile) -> String {
             Kind::Gauge => "gauge",
             Kind::Histogram => "histogram",
         };
+        let engine = if profile.engine_label() {
+            "engine, "
+        } else {
+            ""
+        };
         let labels = match m.labels {
-            LabelSet::ModelName => "model_name",
-            LabelSet::FinishedReason => "finished_reason, model_name",
-            LabelSet::LoraInfo => "max_lora, running_lora_adapters, waiting_lora_adapters",
-            LabelSet::CacheConfig => "the CacheConfig fields",
+            LabelSet::ModelName => format!("{engine}model_name"),
+            LabelSet::FinishedReason => format!("{engine}finished_reason, model_name"),
+            LabelSet::LoraInfo => {
+                "max_lora, running_lora_adapters, waiting_lora_adapters".to_owned()
+            }
+            LabelSet::CacheConfig if profile.engine_label() => {
+                "the CacheConfig fields, engine".to_owned()
+            }
+            LabelSet::CacheConfig => "the CacheConfig fields".to_owned(),
         };
         let buckets = match m.buckets {
             Buckets::None => String::new(),
@@ -44,10 +54,14 @@ mod tests {
     #[test]
     fn docs_list_the_catalogue() {
         let doc = include_str!("../../../docs/metrics.md");
-        let table = markdown(Profile::VllmV0_6);
-        assert!(
-            doc.contains(&table),
-            "docs/metrics.md is out of date; regenerate its table with `vllm-sim metrics`:\n{table}"
-        );
+        for profile in Profile::ALL {
+            let table = markdown(profile);
+            assert!(
+                doc.contains(&table),
+                "docs/metrics.md is out of date; regenerate its {} table with `vllm-sim metrics --profile {}`:\n{table}",
+                profile.name(),
+                profile.name(),
+            );
+        }
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! A profile is a static slice of [`MetricDef`]. It names each metric exactly as vLLM
 //! exposes it (name, TYPE, HELP, label names, bucket bounds) and says which engine
-//! [`Signal`] feeds it. Registration, encoding, backfill and `docs/metrics.md` all read
-//! this table; nothing else in the crate spells a metric name. This module holds no
-//! values and knows nothing of the engine's internals.
+//! [`Signal`] feeds it, plus the few ways a version prints them differently (the
+//! `engine` label, `_created` series, children created at start-up). Registration,
+//! encoding, backfill and `docs/metrics.md` all read this table; nothing else in the
+//! crate spells a metric name. This module holds no values and knows nothing of the
+//! engine's internals.
 
 mod buckets;
 mod markdown;
+mod vllm_v0_11;
 mod vllm_v0_6;
 
 pub use buckets::{build_1_2_5_buckets, cudagraph_capture_sizes};
@@ -114,6 +117,10 @@ pub enum Signal {
     RequestParamsMaxTokens,
     /// Finished requests, by finish reason.
     RequestSuccess,
+    /// Prompt tokens looked up in the prefix cache.
+    PrefixCacheQueries,
+    /// Prompt tokens found in the prefix cache.
+    PrefixCacheHits,
     /// Prefill throughput over the last log interval.
     AvgPromptThroughput,
     /// Generation throughput over the last log interval.
@@ -160,22 +167,119 @@ pub enum Profile {
     /// The V0 engine as of vLLM 0.6.4, OpenAI server in multiprocess mode.
     #[default]
     VllmV0_6,
+    /// The V1 engine as of vLLM 0.11, one API server (the default registry).
+    VllmV0_11,
 }
 
 impl Profile {
+    /// Every profile, oldest first.
+    pub const ALL: [Profile; 2] = [Profile::VllmV0_6, Profile::VllmV0_11];
+
     /// The metrics of this profile, in exposition order.
     pub fn metrics(self) -> &'static [MetricDef] {
         match self {
             Profile::VllmV0_6 => vllm_v0_6::METRICS,
+            Profile::VllmV0_11 => vllm_v0_11::METRICS,
         }
     }
 
-    /// A short human name, e.g. for logs.
+    /// The name scenario files use, e.g. `vllm-0.11`.
     pub fn name(self) -> &'static str {
         match self {
             Profile::VllmV0_6 => "vllm-0.6",
+            Profile::VllmV0_11 => "vllm-0.11",
         }
     }
+
+    /// The profile called `name`.
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Whether metrics carry V1's `engine` label (the data-parallel engine index,
+    /// `"0"` for one engine); `vllm:lora_requests_info` never does.
+    pub fn engine_label(self) -> bool {
+        self == Profile::VllmV0_11
+    }
+
+    /// Whether every counter and histogram is followed by a `<family>_created` gauge
+    /// family: the default registry prints them, multiprocess mode does not.
+    pub fn created_series(self) -> bool {
+        self == Profile::VllmV0_11
+    }
+
+    /// Whether children exist from start-up with zero values (V1's
+    /// `make_per_engine`), rather than from their first update (V0's multiprocess
+    /// files, which print a family only once it has a sample).
+    pub fn children_at_startup(self) -> bool {
+        self == Profile::VllmV0_11
+    }
+
+    /// The `finished_reason` children created at start-up, in vLLM's order.
+    pub fn startup_finish_reasons(self) -> &'static [&'static str] {
+        match self {
+            Profile::VllmV0_6 => &[],
+            Profile::VllmV0_11 => &["stop", "length", "abort"],
+        }
+    }
+}
+
+/// A metric labelled as most are: by `model_name` (and the profile's `engine`).
+pub(super) const fn def(
+    name: &'static str,
+    kind: Kind,
+    help: &'static str,
+    labels: LabelSet,
+    buckets: Buckets,
+    signal: Signal,
+) -> MetricDef {
+    MetricDef {
+        name,
+        kind,
+        help,
+        labels,
+        buckets,
+        signal,
+        lora_only: false,
+    }
+}
+
+pub(super) const fn gauge(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {
+    def(
+        name,
+        Kind::Gauge,
+        help,
+        LabelSet::ModelName,
+        Buckets::None,
+        signal,
+    )
+}
+
+pub(super) const fn counter(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {
+    def(
+        name,
+        Kind::Counter,
+        help,
+        LabelSet::ModelName,
+        Buckets::None,
+        signal,
+    )
+}
+
+pub(super) const fn histogram(
+    name: &'static str,
+    help: &'static str,
+    buckets: Buckets,
+    signal: Signal,
+) -> MetricDef {
+    def(
+        name,
+        Kind::Histogram,
+        help,
+        LabelSet::ModelName,
+        buckets,
+        signal,
+    )
 }
 
 #[cfg(test)]
@@ -184,7 +288,14 @@ mod tests {
 
     #[test]
     fn names_are_valid_and_unique() {
-        let metrics = Profile::VllmV0_6.metrics();
+        for profile in Profile::ALL {
+            names_are_valid_and_unique_in(profile);
+            assert_eq!(Profile::from_name(profile.name()), Some(profile));
+        }
+    }
+
+    fn names_are_valid_and_unique_in(profile: Profile) {
+        let metrics = profile.metrics();
         let mut seen = std::collections::HashSet::new();
         for m in metrics {
             assert!(seen.insert(m.name), "{} listed twice", m.name);

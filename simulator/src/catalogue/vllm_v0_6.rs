@@ -8,9 +8,9 @@
 //! samples is not printed at all.
 
 use super::Buckets::{self, CudaGraphCaptureSizes, Fixed, OneTwoFiveToMaxModelLen};
-use super::Kind::{Counter, Gauge, Histogram};
-use super::LabelSet::{self, CacheConfig, FinishedReason, LoraInfo, ModelName};
-use super::{Kind, MetricDef, Signal};
+use super::Kind::{Counter, Gauge};
+use super::LabelSet::{CacheConfig, FinishedReason, LoraInfo};
+use super::{MetricDef, Signal, counter, def, gauge, histogram};
 
 const TTFT_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -22,42 +22,6 @@ const REQUEST_LATENCY_BUCKETS: &[f64] = &[
     0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0,
 ];
 const N_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0];
-
-const fn def(
-    name: &'static str,
-    kind: Kind,
-    help: &'static str,
-    labels: LabelSet,
-    buckets: Buckets,
-    signal: Signal,
-) -> MetricDef {
-    MetricDef {
-        name,
-        kind,
-        help,
-        labels,
-        buckets,
-        signal,
-        lora_only: false,
-    }
-}
-
-const fn gauge(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {
-    def(name, Gauge, help, ModelName, Buckets::None, signal)
-}
-
-const fn counter(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {
-    def(name, Counter, help, ModelName, Buckets::None, signal)
-}
-
-const fn histogram(
-    name: &'static str,
-    help: &'static str,
-    buckets: Buckets,
-    signal: Signal,
-) -> MetricDef {
-    def(name, Histogram, help, ModelName, buckets, signal)
-}
 
 /// The metrics, in the order `vllm/engine/metrics.py` defines them.
 pub(super) static METRICS: &[MetricDef] = &[

@@ -39,6 +39,10 @@ pub struct BackfillArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Every pod impersonates this vLLM version (vllm-0.6 or vllm-0.11) instead of
+    /// the one the scenario gives it.
+    #[arg(long, value_name = "PROFILE", value_parser = super::parse_profile)]
+    pub profile: Option<super::ProfileArg>,
     /// The port of the gateway's `instance` label (job `lab-gateway`).
     #[arg(long, default_value_t = 8000)]
     pub gateway_port: u16,
@@ -48,6 +52,9 @@ pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
     let mut scenario = super::resolve_scenario(&args.scenario)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
+    }
+    if let Some(profile) = args.profile {
+        scenario = scenario.with_profile(profile.0);
     }
     anyhow::ensure!(
         !args.interval.is_zero(),

@@ -39,7 +39,7 @@ pub enum Command {
     /// Validate scenario files without serving them.
     Check(check::CheckArgs),
     /// Print the simulated vLLM metrics as a Markdown table.
-    Metrics,
+    Metrics(MetricsArgs),
     /// Check every panel of a Grafana dashboard against a Prometheus.
     Verify(verify::VerifyArgs),
     /// Write a scenario's history as timestamped OpenMetrics, for promtool's backfill.
@@ -60,15 +60,32 @@ impl Cli {
             Command::Backfill(args) => backfill::execute(args),
             Command::Bench(args) => bench::execute(args),
             Command::ScrapeConfig(args) => scrape_config::execute(args),
-            Command::Metrics => {
-                print!(
-                    "{}",
-                    crate::catalogue::markdown(crate::catalogue::Profile::VllmV0_6)
-                );
+            Command::Metrics(args) => {
+                print!("{}", crate::catalogue::markdown(args.profile.0));
                 Ok(())
             }
         }
     }
+}
+
+/// Arguments of `metrics`.
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    /// The vLLM version whose metrics to list: vllm-0.6 or vllm-0.11.
+    #[arg(long, value_name = "PROFILE", default_value = "vllm-0.6", value_parser = parse_profile)]
+    pub profile: ProfileArg,
+}
+
+/// A profile named on the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct ProfileArg(pub crate::catalogue::Profile);
+
+pub(super) fn parse_profile(name: &str) -> Result<ProfileArg, String> {
+    use crate::catalogue::Profile;
+    Profile::from_name(name).map(ProfileArg).ok_or_else(|| {
+        let names: Vec<_> = Profile::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown profile, expected one of {}", names.join(", "))
+    })
 }
 
 /// A scenario named on the command line: a built-in name or a file path.

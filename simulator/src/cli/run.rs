@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Every pod impersonates this vLLM version (vllm-0.6 or vllm-0.11) instead of
+    /// the one the scenario gives it.
+    #[arg(long, env = "VLLM_SIM_PROFILE", value_name = "PROFILE", value_parser = super::parse_profile)]
+    pub profile: Option<super::ProfileArg>,
     /// Serve only these pods (by `app` or name, comma-separated), as one Kubernetes
     /// Deployment per model does; each behaves as in the whole scenario.
     #[arg(long, env = "VLLM_SIM_ONLY", value_delimiter = ',')]
@@ -86,6 +90,9 @@ impl TryFrom<RunArgs> for RunConfig {
         let mut scenario = super::resolve_scenario(&args.scenario)?;
         if let Some(seed) = args.seed {
             scenario.seed = seed;
+        }
+        if let Some(profile) = args.profile {
+            scenario = scenario.with_profile(profile.0);
         }
         if !args.only.is_empty() {
             scenario = scenario.only(&args.only).map_err(anyhow::Error::msg)?;

@@ -163,7 +163,7 @@ impl PodRuntime {
                 let spec = &self.scenario.pods[self.index];
                 let seed = pod_seed(self.scenario.seed, &spec.name, self.starts);
                 let engine = Pod::new(spec.config.clone(), seed, now);
-                let metrics = PodMetrics::new(self.pod_info());
+                let metrics = PodMetrics::new(self.pod_info(now));
                 self.live.insert(Incarnation {
                     engine,
                     metrics,
@@ -177,13 +177,13 @@ impl PodRuntime {
         }
     }
 
-    fn pod_info(&self) -> PodInfo {
+    fn pod_info(&self, now: SimTime) -> PodInfo {
         let spec = self.spec();
         let block_bytes = spec.model.kv_bytes_per_token() * f64::from(spec.config.block_size);
         let num_cpu_blocks =
             ((f64::from(spec.swap_space_gib) * (1u64 << 30) as f64) / block_bytes) as u32;
         PodInfo {
-            profile: self.scenario.profile,
+            profile: spec.profile,
             model_name: spec.model_name.clone(),
             max_model_len: spec.config.max_model_len,
             cache_config: CacheConfigInfo {
@@ -198,6 +198,7 @@ impl PodRuntime {
                 max_lora: l.max_lora,
             }),
             epoch_unix_secs: self.epoch_unix_secs,
+            started_unix_secs: self.epoch_unix_secs + now.as_secs_f64(),
         }
     }
 }

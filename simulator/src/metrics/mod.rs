@@ -1,9 +1,9 @@
 //! One pod's metrics: engine events in, the catalogue's families out.
 //!
 //! [`PodMetrics`] is the engine's [`EventSink`]. It updates the families of the
-//! pod's [`Profile`], creating each child the first time vLLM would (so an idle pod
-//! shows little, and a `finished_reason` appears once a request finished with it),
-//! and keeps counters monotonic. A restarted pod gets a new `PodMetrics`, which is how
+//! pod's [`Profile`], creating each child when that vLLM version would: V0 on first
+//! use (so an idle pod shows little, and a `finished_reason` appears once a request
+//! finished with it), V1 at start-up with zero values. It keeps counters monotonic. A restarted pod gets a new `PodMetrics`, which is how
 //! its counters reset. It holds no randomness and no clock, and writes no bytes: see
 //! [`crate::exposition`].
 
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use prometheus_client::registry::Registry;
 
-use crate::catalogue::{Profile, Signal};
+use crate::catalogue::{LabelSet, Profile, Signal};
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
 use families::{Families, Labels, Value};
 
@@ -33,7 +33,53 @@ pub struct CacheConfigInfo {
 }
 
 impl CacheConfigInfo {
-    fn labels(&self) -> Labels {
+    /// The labels `vllm:cache_config_info` carries in `profile`: the fields of that
+    /// version's `CacheConfig`, sorted.
+    fn labels(&self, profile: Profile) -> Labels {
+        match profile {
+            Profile::VllmV0_6 => self.v0_labels(),
+            Profile::VllmV0_11 => self.v1_labels(),
+        }
+    }
+
+    /// vLLM 0.11's `CacheConfig` (prefix caching on by default in V1) and `engine`.
+    fn v1_labels(&self) -> Labels {
+        let none = || "None".to_owned();
+        let mut labels = vec![
+            ("block_size", self.block_size.to_string()),
+            ("cache_dtype", "auto".to_owned()),
+            ("calculate_kv_scales", "False".to_owned()),
+            ("cpu_kvcache_space_bytes", none()),
+            ("cpu_offload_gb", "0".to_owned()),
+            ("enable_prefix_caching", "True".to_owned()),
+            ("engine", "0".to_owned()),
+            (
+                "gpu_memory_utilization",
+                self.gpu_memory_utilization.to_string(),
+            ),
+            ("is_attention_free", "False".to_owned()),
+            ("kv_cache_memory_bytes", none()),
+            ("kv_sharing_fast_prefill", "False".to_owned()),
+            ("mamba_cache_dtype", "auto".to_owned()),
+            ("mamba_page_size_padded", none()),
+            ("mamba_ssm_cache_dtype", "auto".to_owned()),
+            ("num_cpu_blocks", none()),
+            ("num_gpu_blocks", self.num_gpu_blocks.to_string()),
+            ("num_gpu_blocks_override", none()),
+            ("prefix_caching_hash_algo", "sha256".to_owned()),
+            ("sliding_window", none()),
+            ("swap_space", self.swap_space_gib.to_string()),
+            (
+                "swap_space_bytes",
+                (u64::from(self.swap_space_gib) << 30).to_string(),
+            ),
+        ];
+        labels.sort_by_key(|(name, _)| *name);
+        labels
+    }
+
+    /// vLLM 0.6's `CacheConfig`.
+    fn v0_labels(&self) -> Labels {
         let flag = |b: bool| if b { "True" } else { "False" }.to_owned();
         vec![
             ("block_size", self.block_size.to_string()),
@@ -82,6 +128,8 @@ pub struct PodInfo {
     pub lora: Option<LoraInfo>,
     /// Unix time of simulated time zero, for vLLM's wall-clock gauge values.
     pub epoch_unix_secs: f64,
+    /// Unix time this incarnation started, when V1 creates its children.
+    pub started_unix_secs: f64,
 }
 
 /// The metrics of one pod incarnation.
@@ -94,7 +142,10 @@ pub struct PodMetrics {
     by_signal: HashMap<Signal, Vec<usize>>,
     /// Children already created, by family index.
     children: HashMap<usize, Value>,
+    /// `model_name`, and `engine` where the profile has it, sorted.
     model_labels: Labels,
+    /// Unix time of the last engine step, when children created now are stamped.
+    now_unix_secs: f64,
 }
 
 impl PodMetrics {
@@ -106,14 +157,24 @@ impl PodMetrics {
             .iter()
             .filter(|d| !d.lora_only || info.lora.is_some())
             .collect();
-        let families = Families::new(&defs, info.max_model_len);
+        let profile = info.profile;
+        let families = Families::new(&defs, info.max_model_len, profile.created_series());
         let mut by_signal: HashMap<Signal, Vec<usize>> = HashMap::new();
         for (i, def) in families.defs().enumerate() {
             by_signal.entry(def.signal).or_default().push(i);
         }
         let mut registry = Registry::default();
         registry.register_collector(Box::new(families.clone()));
-        let model_labels = vec![("model_name", info.model_name.clone())];
+        let model_labels = sorted(
+            [
+                profile.engine_label().then(|| ("engine", "0".to_owned())),
+                Some(("model_name", info.model_name.clone())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        );
+        let now_unix_secs = info.started_unix_secs;
         let mut metrics = PodMetrics {
             info,
             families,
@@ -121,10 +182,48 @@ impl PodMetrics {
             by_signal,
             children: HashMap::new(),
             model_labels,
+            now_unix_secs,
         };
-        let cache_labels = metrics.info.cache_config.labels();
+        if profile.children_at_startup() {
+            metrics.create_children_at_startup();
+        }
+        let cache_labels = metrics.info.cache_config.labels(profile);
         metrics.set_labelled(Signal::CacheConfigInfo, &cache_labels, 1.0);
         metrics
+    }
+
+    /// V1's `make_per_engine`: every `model_name` child, and a `request_success` child
+    /// per finish reason, exist from the start with zero values.
+    fn create_children_at_startup(&mut self) {
+        let by_model: Vec<Signal> = self
+            .families
+            .defs()
+            .filter(|d| d.labels == LabelSet::ModelName)
+            .map(|d| d.signal)
+            .collect();
+        for signal in by_model {
+            let _ = self.values(signal).count();
+        }
+        for reason in self.info.profile.startup_finish_reasons() {
+            let labels = self.success_labels(reason);
+            for &i in self.indices(Signal::RequestSuccess) {
+                self.families.child(i, &labels, self.now_unix_secs);
+            }
+        }
+    }
+
+    fn indices(&self, signal: Signal) -> &[usize] {
+        self.by_signal
+            .get(&signal)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The labels of `vllm:request_success_total` for `reason`.
+    fn success_labels(&self, reason: &str) -> Labels {
+        let mut labels = self.model_labels.clone();
+        labels.push(("finished_reason", reason.to_owned()));
+        sorted(labels)
     }
 
     /// The registry to encode.
@@ -132,6 +231,7 @@ impl PodMetrics {
         &self.registry
     }
 
+    /// The `model_name` children fed by `signal`, created on first use.
     fn values(&mut self, signal: Signal) -> impl Iterator<Item = &Value> + '_ {
         let indices = self
             .by_signal
@@ -140,7 +240,9 @@ impl PodMetrics {
             .unwrap_or(&[]);
         for &i in indices {
             if !self.children.contains_key(&i) {
-                let v = self.families.child(i, &self.model_labels);
+                let v = self
+                    .families
+                    .child(i, &self.model_labels, self.now_unix_secs);
                 self.children.insert(i, v);
             }
         }
@@ -173,28 +275,17 @@ impl PodMetrics {
 
     /// Sets a gauge whose labels are not just `model_name`.
     fn set_labelled(&mut self, signal: Signal, labels: &Labels, value: f64) {
-        for &i in self
-            .by_signal
-            .get(&signal)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
-            if let Value::Gauge(g) = self.families.child(i, labels) {
+        for &i in self.indices(signal) {
+            if let Value::Gauge(g) = self.families.child(i, labels, self.now_unix_secs) {
                 g.set(value);
             }
         }
     }
 
     fn count_success(&mut self, reason: FinishReason) {
-        let mut labels = vec![("finished_reason", reason.as_str().to_owned())];
-        labels.extend(self.model_labels.iter().cloned());
-        for &i in self
-            .by_signal
-            .get(&Signal::RequestSuccess)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
-            if let Value::Counter(c) = self.families.child(i, &labels) {
+        let labels = self.success_labels(reason.as_str());
+        for &i in self.indices(Signal::RequestSuccess) {
+            if let Value::Counter(c) = self.families.child(i, &labels, self.now_unix_secs) {
                 c.inc_by(1.0);
             }
         }
@@ -228,6 +319,7 @@ impl EventSink for PodMetrics {
     }
 
     fn step(&mut self, s: &StepStats) {
+        self.now_unix_secs = self.info.epoch_unix_secs + s.at.as_secs_f64();
         self.set(Signal::Running, s.running as f64);
         self.set(Signal::Waiting, s.waiting as f64);
         self.set(Signal::Swapped, 0.0);
@@ -238,6 +330,10 @@ impl EventSink for PodMetrics {
         self.set(Signal::CpuPrefixCacheHitRate, -1.0);
         self.inc(Signal::Preemptions, s.preemptions as f64);
         self.inc(Signal::PromptTokens, s.prompt_tokens as f64);
+        // Every prefill token is looked up in V1's prefix cache; the simulated prompts
+        // share no prefixes, so none is found.
+        self.inc(Signal::PrefixCacheQueries, s.prompt_tokens as f64);
+        self.inc(Signal::PrefixCacheHits, 0.0);
         self.inc(Signal::GenerationTokens, s.generation_tokens as f64);
         self.observe(
             Signal::IterationTokens,
@@ -256,8 +352,7 @@ impl EventSink for PodMetrics {
                 ("running_lora_adapters", adapters(s.lora_running)),
                 ("waiting_lora_adapters", adapters(s.lora_waiting)),
             ];
-            let now = self.info.epoch_unix_secs + s.at.as_secs_f64();
-            self.set_labelled(Signal::LoraRequestsInfo, &labels, now);
+            self.set_labelled(Signal::LoraRequestsInfo, &labels, self.now_unix_secs);
         }
     }
 
@@ -265,6 +360,12 @@ impl EventSink for PodMetrics {
         self.set(Signal::AvgPromptThroughput, prompt);
         self.set(Signal::AvgGenerationThroughput, generation);
     }
+}
+
+/// `labels` sorted by name, as prometheus_client prints them.
+fn sorted(mut labels: Labels) -> Labels {
+    labels.sort_by_key(|(name, _)| *name);
+    labels
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ fn info(lora: bool) -> PodInfo {
             max_lora: 1,
         }),
         epoch_unix_secs: 1.7e9,
+        started_unix_secs: 1.7e9,
     }
 }
 
@@ -143,4 +144,121 @@ fn lora_info_only_on_lora_pods() {
     let mut metrics = PodMetrics::new(info(false));
     pod().advance_to(SimTime::from_secs_f64(10.0), &mut metrics);
     assert!(!text(&metrics).contains("lora"));
+}
+
+fn v1_info() -> PodInfo {
+    PodInfo {
+        profile: Profile::VllmV0_11,
+        started_unix_secs: 1.75e9,
+        ..info(true)
+    }
+}
+
+#[test]
+fn a_fresh_v1_pod_shows_every_child_at_zero_with_engine_and_created() {
+    let out = text(&PodMetrics::new(v1_info()));
+    let e = "{engine=\"0\",model_name=\"mistral-7b-fp16\"}";
+    assert_eq!(
+        sample(&out, &format!("vllm:num_requests_running{e}")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:kv_cache_usage_perc{e}")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:prompt_tokens_total{e}")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:prompt_tokens_created{e}")),
+        Some(1.75e9)
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:e2e_request_latency_seconds_count{e}")),
+        Some(0.0)
+    );
+    for reason in ["stop", "length", "abort"] {
+        let labels =
+            format!("{{engine=\"0\",finished_reason=\"{reason}\",model_name=\"mistral-7b-fp16\"}}");
+        assert_eq!(
+            sample(&out, &format!("vllm:request_success_total{labels}")),
+            Some(0.0),
+            "{out}"
+        );
+    }
+    // As text 0.0.4 prints them: the counter under its `_total` name, then a gauge
+    // family `<name>_created` with the same HELP text.
+    assert!(out.contains(
+        "# HELP vllm:prompt_tokens_total Number of prefill tokens processed.\n\
+         # TYPE vllm:prompt_tokens_total counter\n"
+    ));
+    assert!(out.contains(
+        "# HELP vllm:prompt_tokens_created Number of prefill tokens processed.\n\
+         # TYPE vllm:prompt_tokens_created gauge\n"
+    ));
+    assert!(out.contains("# TYPE vllm:request_params_n_created gauge\n"));
+    assert!(
+        !out.contains("vllm:num_requests_running_created"),
+        "gauges have none"
+    );
+    assert!(!out.contains("vllm:gpu_cache_usage_perc"), "renamed in V1");
+    assert!(
+        !out.contains("vllm:avg_generation_throughput_toks_per_s"),
+        "gone in V1"
+    );
+    assert!(
+        out.contains("enable_prefix_caching=\"True\",engine=\"0\","),
+        "{out}"
+    );
+    // Not created before its first step, as vLLM sets it from the first iteration.
+    assert!(!out.contains("vllm:lora_requests_info{"));
+}
+
+#[test]
+fn v1_counters_histograms_and_renames_agree() {
+    let mut metrics = PodMetrics::new(v1_info());
+    let mut pod = pod();
+    pod.advance_to(SimTime::from_secs_f64(120.0), &mut metrics);
+    let out = text(&metrics);
+    let e = "{engine=\"0\",model_name=\"mistral-7b-fp16\"}";
+    let success = sum_of(&out, "vllm:request_success_total{");
+    assert!(success > 100.0);
+    assert_eq!(
+        sample(&out, &format!("vllm:e2e_request_latency_seconds_count{e}")),
+        Some(success)
+    );
+    let itl = sample(&out, &format!("vllm:inter_token_latency_seconds_count{e}"));
+    assert!(itl.unwrap() > 1000.0);
+    assert_eq!(
+        sample(
+            &out,
+            &format!("vllm:time_per_output_token_seconds_count{e}")
+        ),
+        itl,
+        "the deprecated name still gets every gap in 0.11"
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:prefix_cache_queries_total{e}")),
+        sample(&out, &format!("vllm:prompt_tokens_total{e}"))
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:prefix_cache_hits_total{e}")),
+        Some(0.0)
+    );
+    let buckets: Vec<_> = out
+        .lines()
+        .filter(|l| l.starts_with("vllm:time_to_first_token_seconds_bucket"))
+        .map(|l| l.split("le=\"").nth(1).unwrap().split('"').next().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 23, "22 bounds up to 2560 s and +Inf");
+    assert_eq!(buckets[21], "2560");
+    for def in Profile::VllmV0_11.metrics() {
+        let help = format!("# HELP {} {}\n", def.name, def.help);
+        assert!(out.contains(&help), "missing {help}");
+    }
+    assert!(
+        out.contains("vllm:lora_requests_info{max_lora=\"1\","),
+        "no engine label on LoRA info"
+    );
 }

@@ -33,8 +33,6 @@ pub struct Scenario {
     pub description: String,
     /// Seeds every pod's random stream.
     pub seed: u64,
-    /// The vLLM version the pods impersonate.
-    pub profile: Profile,
     /// Whether the timeline starts over after its last phase.
     pub repeat: bool,
     /// The pods.
@@ -58,6 +56,8 @@ pub struct PodSpec {
     pub port: u16,
     /// `--served-model-name`.
     pub model_name: String,
+    /// The vLLM version whose metrics it exposes.
+    pub profile: Profile,
     /// The GPU it runs on.
     pub gpu: Gpu,
     /// The model it serves.
@@ -172,6 +172,15 @@ impl Scenario {
             retain_kept(&mut phase.down, &kept);
         }
         Ok(self)
+    }
+
+    /// This scenario with every pod impersonating `profile`: the same lab after an
+    /// upgrade (or a downgrade) of vLLM.
+    pub fn with_profile(mut self, profile: Profile) -> Scenario {
+        for pod in &mut self.pods {
+            pod.profile = profile;
+        }
+        self
     }
 
     /// The index of the pod called `name`.

@@ -79,12 +79,14 @@ impl<'de> Deserialize<'de> for PanelFile {
     }
 }
 
-/// The vLLM version whose metrics the pods expose.
-#[derive(Debug, Default, Deserialize)]
+/// The vLLM version whose metrics a pod exposes.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
 pub(super) enum ProfileName {
     #[default]
     #[serde(rename = "vllm-0.6")]
     VllmV0_6,
+    #[serde(rename = "vllm-0.11")]
+    VllmV0_11,
 }
 
 /// One pod.
@@ -94,6 +96,8 @@ pub(super) struct PodFile {
     pub(super) name: Spanned<String>,
     pub(super) port: Spanned<u16>,
     pub(super) served_model_name: Option<String>,
+    /// The vLLM version this pod impersonates; the scenario's `profile` when absent.
+    pub(super) profile: Option<ProfileName>,
     pub(super) gpu: GpuFile,
     #[serde(default)]
     pub(super) model: ModelFile,

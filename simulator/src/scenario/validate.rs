@@ -87,7 +87,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
         .pods
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| pod(i, p, &mut problems))
+        .filter_map(|(i, p)| pod(i, p, raw.profile, &mut problems))
         .collect();
     let mut teams = HashMap::new();
     for (i, pod) in raw.pods.iter().enumerate() {
@@ -113,12 +113,10 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
         return Err(ScenarioErrors(problems.list));
     }
     let (pods, phases) = replicate(pods, phases, &counts);
-    let ProfileName::VllmV0_6 = raw.profile;
     Ok(Scenario {
         name: raw.name,
         description: raw.description.trim().to_owned(),
         seed: raw.seed,
-        profile: Profile::VllmV0_6,
         repeat: raw.repeat,
         pods,
         phases,
@@ -201,7 +199,12 @@ fn describe(panel: &PanelRef, e: &ExpectationFile) -> String {
     what
 }
 
-fn pod(i: usize, spanned: &Spanned<PodFile>, problems: &mut Problems<'_>) -> Option<PodSpec> {
+fn pod(
+    i: usize,
+    spanned: &Spanned<PodFile>,
+    default_profile: ProfileName,
+    problems: &mut Problems<'_>,
+) -> Option<PodSpec> {
     let p = &spanned.value;
     let at = &spanned.referenced;
     let gpu = match &p.gpu {
@@ -309,6 +312,10 @@ fn pod(i: usize, spanned: &Spanned<PodFile>, problems: &mut Problems<'_>) -> Opt
             .served_model_name
             .clone()
             .unwrap_or_else(|| p.name.value.clone()),
+        profile: match p.profile.unwrap_or(default_profile) {
+            ProfileName::VllmV0_6 => Profile::VllmV0_6,
+            ProfileName::VllmV0_11 => Profile::VllmV0_11,
+        },
         gpu,
         model,
         memory,
@@ -553,6 +560,7 @@ fn traffic_of(
 
 #[cfg(test)]
 mod tests {
+    use crate::catalogue::Profile;
     use crate::engine::Traffic;
     use crate::scenario::load;
 
@@ -685,6 +693,46 @@ phases:
         assert_eq!(
             err,
             "scenario fleet has no pod nope (it has mistral-7b-fp16, mistral-7b-awq)"
+        );
+    }
+
+    #[test]
+    fn profiles_per_scenario_and_per_pod() {
+        let s = load(FLEET, "fleet.yaml").unwrap();
+        assert!(s.pods.iter().all(|p| p.profile == Profile::VllmV0_6));
+        let mixed = FLEET
+            .replace("name: fleet\n", "name: fleet\nprofile: vllm-0.11\n")
+            .replace(
+                "    port: 9100\n",
+                "    port: 9100\n    profile: vllm-0.6\n",
+            );
+        let s = load(&mixed, "fleet.yaml").unwrap();
+        let profiles: Vec<_> = s.pods.iter().map(|p| p.profile).collect();
+        assert_eq!(
+            profiles,
+            [
+                Profile::VllmV0_11,
+                Profile::VllmV0_11,
+                Profile::VllmV0_11,
+                Profile::VllmV0_6
+            ],
+            "replicas inherit the scenario's, the AWQ pod keeps its own"
+        );
+        let upgraded = s.with_profile(Profile::VllmV0_11);
+        assert!(
+            upgraded
+                .pods
+                .iter()
+                .all(|p| p.profile == Profile::VllmV0_11)
+        );
+        let bad = FLEET.replace(
+            "    port: 9100\n",
+            "    port: 9100\n    profile: vllm-0.7\n",
+        );
+        let err = load(&bad, "fleet.yaml").unwrap_err().to_string();
+        assert!(
+            err == "fleet.yaml:12:14: pods[1].profile: unknown variant `vllm-0.7`, expected one of vllm-0.6, vllm-0.11",
+            "{err}"
         );
     }
 }
