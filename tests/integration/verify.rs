@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use vllm_sim::catalogue::Profile;
 use vllm_sim::lab::{BackfillPlan, backfill};
+use vllm_sim::rig::DriftStatus;
 use vllm_sim::rig::{self, Format, Report, Settings, Sources, Status};
-use vllm_sim::scenario::builtin;
+use vllm_sim::scenario::{Scenario, builtin};
 use vllm_sim_tests::{Prometheus, Sim, repo_root, tool_available};
 
 const WINDOW: u64 = 30 * 60;
@@ -23,6 +25,11 @@ fn end_secs() -> u64 {
 
 /// A Prometheus holding the last 30 minutes of `scenario`, and the window's end.
 fn backfilled(scenario: &str) -> Option<(Prometheus, u64)> {
+    backfilled_lab(builtin(scenario).unwrap())
+}
+
+/// A Prometheus holding the last 30 minutes of `scenario`, and the window's end.
+fn backfilled_lab(scenario: Scenario) -> Option<(Prometheus, u64)> {
     if !tool_available("promtool") || !tool_available("prometheus") {
         return None;
     }
@@ -36,7 +43,7 @@ fn backfilled(scenario: &str) -> Option<(Prometheus, u64)> {
         gateway_port: 8000,
     };
     let mut text = Vec::new();
-    backfill(Arc::new(builtin(scenario).unwrap()), &plan)
+    backfill(Arc::new(scenario), &plan)
         .write(&mut text)
         .unwrap();
     Some((
@@ -109,6 +116,16 @@ fn scenario_verifies(scenario: &str) {
         report.render(Format::Table)
     );
     assert!(!report.expectations.is_empty());
+    assert_eq!(report.drift_error, None);
+    assert!(
+        report
+            .drift
+            .iter()
+            .all(|d| d.status == DriftStatus::Deprecated
+                && d.old == "vllm:avg_generation_throughput_toks_per_s"),
+        "a 0.6 fleet has drifted nowhere; its throughput gauges are deprecated:\n{}",
+        report.drift_table()
+    );
     let skipped: Vec<_> = report
         .panels
         .iter()
@@ -126,6 +143,81 @@ fn scenario_verifies(scenario: &str) {
 #[test]
 fn healthy_verifies_from_backfill() {
     scenario_verifies("healthy");
+}
+
+/// The healthy lab upgraded to vLLM 0.11: the panels on renamed or dropped metrics
+/// go blank, and the drift report names each query and a rewrite that answers.
+#[test]
+fn a_v1_fleet_blanks_panels_and_the_drift_report_says_what_replaces_them() {
+    let lab = builtin("healthy").unwrap().with_profile(Profile::VllmV0_11);
+    let Some((prometheus, end)) = backfilled_lab(lab) else {
+        return;
+    };
+    let report = verify(
+        &prometheus,
+        &shipped_dashboard(),
+        Some(("healthy", Expect::All)),
+        end - WINDOW,
+        end,
+        15,
+    );
+    let table = report.render(Format::Table);
+    let blank: Vec<_> = report
+        .panels
+        .iter()
+        .filter(|p| p.status == Status::NoData)
+        .filter_map(|p| p.id)
+        .collect();
+    // Avg Throughput, GPU Cache Avg, and each row's throughput and KV-cache panels.
+    assert_eq!(blank, [5, 6, 12, 14, 22, 24, 32, 34, 42, 43], "{table}");
+    let panel_id = |d: &vllm_sim::rig::Drift| report.panels[d.panel].id.unwrap();
+    let mut gone: Vec<_> = report
+        .drift
+        .iter()
+        .filter(|d| d.status == DriftStatus::Gone)
+        .map(panel_id)
+        .collect();
+    gone.dedup();
+    assert_eq!(gone, blank, "every blank panel is explained:\n{table}");
+    for d in &report.drift {
+        assert_eq!(
+            d.answer,
+            Ok(1),
+            "{} {}: {:?}\n{table}",
+            panel_id(d),
+            d.ref_id,
+            d
+        );
+    }
+    let deprecated: Vec<_> = report
+        .drift
+        .iter()
+        .filter(|d| d.status == DriftStatus::Deprecated)
+        .map(|d| (panel_id(d), d.old.as_str(), d.new.as_str()))
+        .collect();
+    assert_eq!(
+        deprecated.len(),
+        4,
+        "both Decode Time per Token panels, two targets each: {deprecated:?}"
+    );
+    assert!(
+        deprecated
+            .iter()
+            .all(|&(id, old, new)| [15, 25].contains(&id)
+                && old == "vllm:time_per_output_token_seconds_bucket"
+                && new == "vllm:inter_token_latency_seconds_bucket")
+    );
+    let kv = report.drift.iter().find(|d| panel_id(d) == 14).unwrap();
+    assert_eq!(
+        kv.suggested.as_deref(),
+        Some(r#"vllm:kv_cache_usage_perc{app="mistral-7b-awq"} * 100"#)
+    );
+    assert!(table.contains(
+        "| `vllm:avg_generation_throughput_toks_per_s` | `vllm:generation_tokens_total` | gone"
+    ));
+    assert!(table.contains(
+        r#"`avg(rate(vllm:generation_tokens_total{app=~"mistral-7b-.*"}[$__rate_interval]))`"#
+    ));
 }
 
 #[test]

@@ -96,6 +96,7 @@ pub fn evaluate(
         title: dashboard.title.clone(),
         panels,
         expectations: results,
+        ..Report::default()
     }
 }
 

@@ -16,10 +16,13 @@
 //!   (pure).
 //! - [`time`]: `now-30m` and the other time expressions of a dashboard.
 //! - [`run`]: the network part: [`verify`] asks the servers, then evaluates.
+//! - [`drift`]: which queries name vLLM metrics the fleet renamed or dropped, and
+//!   their rewrites.
 //! - [`report`]: the outcome, as a table, JSON or JUnit XML.
 
 mod check;
 pub mod dashboard;
+pub mod drift;
 pub mod evaluate;
 pub mod expect;
 pub mod interpolate;
@@ -36,6 +39,7 @@ pub mod time;
 pub mod units;
 
 pub use dashboard::{Dashboard, DashboardError};
+pub use drift::{Drift, DriftStatus};
 pub use evaluate::{Answers, QueryKey, evaluate};
 pub use expect::{Expectation, PanelRef};
 pub use loki_api::Loki;

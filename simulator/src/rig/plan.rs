@@ -116,7 +116,8 @@ pub fn plan<'a>(dashboard: &'a Dashboard, settings: &Settings) -> Vec<PanelPlan<
         .collect()
 }
 
-fn plan_panel(dashboard: &Dashboard, panel: &Panel, settings: &Settings) -> Action {
+/// What to do with one panel.
+pub(super) fn plan_panel(dashboard: &Dashboard, panel: &Panel, settings: &Settings) -> Action {
     if panel.targets.is_empty() {
         return Action::Skip(if panel.library_panel.is_some() {
             "library panel: its queries are not in the dashboard".to_owned()

@@ -100,6 +100,28 @@ impl Prometheus {
         read(&url, answer)
     }
 
+    /// The metric names with samples between `start` and `end` (Unix seconds).
+    pub fn metric_names(
+        &self,
+        start: f64,
+        end: f64,
+    ) -> Result<std::collections::BTreeSet<String>, ApiError> {
+        let url = format!("{}/api/v1/label/__name__/values", self.base);
+        let transport = |e: ureq::Error| ApiError::Transport {
+            url: url.clone(),
+            message: e.to_string(),
+        };
+        let mut response = self
+            .agent
+            .get(&url)
+            .query("start", seconds(start))
+            .query("end", seconds(end))
+            .call()
+            .map_err(transport)?;
+        let body = response.body_mut().read_to_string().map_err(transport)?;
+        super::drift::parse_names(&body)
+    }
+
     /// An instant query at `time` (Unix seconds).
     pub fn query(&self, expr: &str, time: f64) -> Result<Vec<Series>, ApiError> {
         let url = format!("{}/api/v1/query", self.base);

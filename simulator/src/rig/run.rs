@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::dashboard::Dashboard;
+use super::drift;
 use super::evaluate::{Answers, QueryKey, evaluate};
 use super::expect::Expectation;
 use super::loki_api::{Loki, LokiQuery};
@@ -20,15 +21,22 @@ pub struct Sources {
     pub loki: Option<Loki>,
 }
 
-/// Checks every panel of `dashboard` against `sources`, and `expectations` on top.
+/// Checks every panel of `dashboard` against `sources`, and `expectations` on top,
+/// and looks for queries of renamed or dropped vLLM metrics.
 pub fn verify(
     dashboard: &Dashboard,
     settings: &Settings,
     sources: &Sources,
     expectations: &[Expectation],
 ) -> Report {
-    let answers = fetch(&plan(dashboard, settings), sources);
-    evaluate(dashboard, settings, &answers, expectations)
+    let plans = plan(dashboard, settings);
+    let answers = fetch(&plans, sources);
+    let mut report = evaluate(dashboard, settings, &answers, expectations);
+    match drift::find(dashboard, &plans, settings, &sources.prometheus) {
+        Ok(found) => report.drift = found,
+        Err(e) => report.drift_error = Some(format!("metric drift not checked: {e}")),
+    }
+    report
 }
 
 /// Runs every planned query, each distinct one once; Loki queries only with a

@@ -1,5 +1,5 @@
-//! The report as one JSON document: `dashboard`, `panels`, `expectations` and
-//! `summary`. Null and non-finite values are `null`, with `text` saying which.
+//! The report as one JSON document: `dashboard`, `panels`, `expectations`, `drift`
+//! and `summary`. Null and non-finite values are `null`, with `text` saying which.
 
 use serde_json::{Value, json};
 
@@ -59,11 +59,34 @@ pub fn document(report: &Report) -> Value {
             })
         })
         .collect();
+    let drift: Vec<Value> = report
+        .drift
+        .iter()
+        .map(|d| {
+            let panel = report.panels.get(d.panel);
+            json!({
+                "panel": panel.map(|p| json!({"id": p.id, "title": p.title})),
+                "ref_id": d.ref_id,
+                "old_metric": d.old,
+                "new_metric": d.new,
+                "status": d.status.label(),
+                "history": d.history,
+                "query": d.query,
+                "suggested": d.suggested,
+                "answer": match &d.answer {
+                    Ok(n) => json!({"series": n}),
+                    Err(e) => json!({"error": e}),
+                },
+            })
+        })
+        .collect();
     let s = report.summary();
     json!({
         "dashboard": {"uid": report.dashboard, "title": report.title},
         "panels": panels,
         "expectations": expectations,
+        "drift": drift,
+        "drift_error": report.drift_error,
         "summary": {"ok": s.ok, "failed": s.failed, "skipped": s.skipped, "total": s.total()},
     })
 }
@@ -83,6 +106,11 @@ mod tests {
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["dashboard"]["uid"], "llm-platform-overview");
         assert_eq!(v["panels"].as_array().unwrap().len(), 4);
+        let d = &v["drift"][0];
+        assert_eq!(d["panel"]["id"], 11);
+        assert_eq!(d["old_metric"], "vllm:gpu_cache_usage_perc");
+        assert_eq!(d["status"], "gone");
+        assert_eq!(d["answer"]["series"], 4);
         let p = &v["panels"][0];
         assert_eq!(
             (p["id"].as_u64(), p["type"].as_str(), p["status"].as_str()),

@@ -83,6 +83,10 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+    let drift = report.drift_table();
+    if !drift.is_empty() {
+        let _ = writeln!(out, "  <system-out>{}</system-out>", escape(&drift));
+    }
     out.push_str("</testsuite>\n");
     out
 }

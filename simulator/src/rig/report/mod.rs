@@ -10,6 +10,8 @@ pub mod table;
 
 use std::fmt;
 
+use super::DriftStatus;
+
 /// Everything a run found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
@@ -21,6 +23,11 @@ pub struct Report {
     pub panels: Vec<PanelReport>,
     /// One entry per expectation, in the scenario's order.
     pub expectations: Vec<ExpectationReport>,
+    /// Queries naming vLLM metrics the fleet renamed or dropped; informational,
+    /// not checks (a gone metric already fails its panel with no data).
+    pub drift: Vec<super::Drift>,
+    /// Why drift could not be looked for, when it could not.
+    pub drift_error: Option<String>,
 }
 
 /// What one panel showed.
@@ -190,6 +197,57 @@ impl PanelReport {
     }
 }
 
+impl Report {
+    /// The metric drift as a Markdown table (panel, target, old metric, new metric,
+    /// status, suggested PromQL, what it answered), under a heading line; empty when
+    /// there is none to report.
+    pub fn drift_table(&self) -> String {
+        let mut out = String::new();
+        if let Some(e) = &self.drift_error {
+            out.push_str(&format!("{e}\n"));
+        }
+        if self.drift.is_empty() {
+            return out;
+        }
+        let gone = self.drift.iter().filter(|d| d.status == DriftStatus::Gone);
+        out.push_str(&format!(
+            "Metric drift: {} queries name vLLM metrics this fleet has dropped, {} name deprecated ones\n\n",
+            gone.count(),
+            self.drift.iter().filter(|d| d.status == DriftStatus::Deprecated).count()
+        ));
+        out.push_str(
+            "| Panel | Target | Old metric | New metric | Status | Suggested PromQL | Answers |\n",
+        );
+        out.push_str("|---|---|---|---|---|---|---|\n");
+        let cell = |s: &str| s.replace('|', "\\|");
+        for d in &self.drift {
+            let panel = self
+                .panels
+                .get(d.panel)
+                .map_or_else(|| "?".to_owned(), |p| p.label());
+            let suggested = d
+                .suggested
+                .as_deref()
+                .map_or_else(|| "(by hand)".to_owned(), |s| format!("`{}`", cell(s)));
+            let answers = match &d.answer {
+                Ok(1) => "1 series".to_owned(),
+                Ok(n) => format!("{n} series"),
+                Err(e) => cell(e),
+            };
+            out.push_str(&format!(
+                "| {} | {} | `{}` | `{}` | {} ({}) | {suggested} | {answers} |\n",
+                cell(&panel),
+                d.ref_id,
+                d.old,
+                d.new,
+                d.status.label(),
+                d.history,
+            ));
+        }
+        out
+    }
+}
+
 impl ExpectationReport {
     /// `panel 11 "P95 E2E Latency": AWQ below FP16: AWQ mean=1.47 s …`.
     pub fn describe(&self, report: &Report) -> String {
@@ -318,6 +376,18 @@ pub(crate) mod sample {
                     messages: vec!["target A: bad_data: parse error: unexpected \"<\"".to_owned()],
                 },
             ],
+            drift: vec![super::super::Drift {
+                panel: 1,
+                ref_id: "A".to_owned(),
+                old: "vllm:gpu_cache_usage_perc".to_owned(),
+                new: "vllm:kv_cache_usage_perc".to_owned(),
+                status: DriftStatus::Gone,
+                history: "renamed in 0.9.2",
+                query: "vllm:gpu_cache_usage_perc * 100".to_owned(),
+                suggested: Some("vllm:kv_cache_usage_perc * 100".to_owned()),
+                answer: Ok(4),
+            }],
+            drift_error: None,
             expectations: vec![
                 ExpectationReport {
                     panel: Some(1),
@@ -361,6 +431,35 @@ mod tests {
             }
         );
         assert_eq!(s.total(), 7);
+    }
+
+    #[test]
+    fn drift_is_a_markdown_table() {
+        let table = sample::report().drift_table();
+        assert_eq!(
+            table,
+            "Metric drift: 1 queries name vLLM metrics this fleet has dropped, 0 name deprecated ones\n\n\
+             | Panel | Target | Old metric | New metric | Status | Suggested PromQL | Answers |\n\
+             |---|---|---|---|---|---|---|\n\
+             | panel 11 \"P95 <E2E> & 'Latency'\" | A | `vllm:gpu_cache_usage_perc` | `vllm:kv_cache_usage_perc` \
+             | gone (renamed in 0.9.2) | `vllm:kv_cache_usage_perc * 100` | 4 series |\n"
+        );
+        let none = Report {
+            drift: vec![],
+            ..sample::report()
+        };
+        assert_eq!(none.drift_table(), "");
+        assert!(none.render(Format::Table).contains("checks:"));
+        assert!(
+            sample::report()
+                .render(Format::Table)
+                .contains("| `vllm:kv_cache_usage_perc * 100` | 4 series |")
+        );
+        assert!(
+            sample::report()
+                .render(Format::Junit)
+                .contains("<system-out>Metric drift: 1 queries")
+        );
     }
 
     #[test]

@@ -85,6 +85,11 @@ pub fn render(report: &Report) -> String {
             ));
         }
     }
+    let drift = report.drift_table();
+    if !drift.is_empty() {
+        out.push('\n');
+        out.push_str(&drift);
+    }
     let s = report.summary();
     out.push_str(&format!(
         "\n{} checks: {} ok, {} failed, {} skipped\n",

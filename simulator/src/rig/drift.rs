@@ -1,0 +1,479 @@
+//! Metric drift: which panels lose their vLLM metrics when a fleet upgrades, and the
+//! query that replaces each.
+//!
+//! vLLM's V1 engine renamed or removed metrics that V0-era dashboards query.
+//! [`CHANGES`] lists them, as vLLM's deprecation notes and release history give them.
+//! [`find`] asks the Prometheus which metric names it holds in the dashboard's range,
+//! then looks at every Prometheus target: a query naming an old metric the fleet no
+//! longer exposes has *gone* blank; one naming an old metric that is still exposed
+//! next to its successor is *deprecated* and goes blank at a later release. Each gets
+//! its query rewritten for the new metric, and the rewrite is run, planned as
+//! Grafana would plan the panel, to show that it answers.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::dashboard::Dashboard;
+use super::plan::{Action, PanelPlan, QueryKind, Settings, plan_panel};
+use super::prom_api::{ApiError, Prometheus};
+
+/// How a query moves from an old metric to its successor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rewrite {
+    /// The same samples under a new name; histogram suffixes are kept.
+    Rename,
+    /// The old selector `m{…}` becomes this expression, `$SEL` standing for the
+    /// selector's `{…}` (or nothing).
+    Expr(&'static str),
+}
+
+/// One metric vLLM renamed or removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The name V0-era dashboards query (a histogram's base name).
+    pub old: &'static str,
+    /// The metric that carries its data now.
+    pub new: &'static str,
+    /// When and how it changed.
+    pub history: &'static str,
+    /// How to rewrite a query.
+    pub rewrite: Rewrite,
+}
+
+/// vLLM's renames and removals from 0.6 (V0) to the V1 engine (0.8 and later).
+pub static CHANGES: &[Change] = &[
+    Change {
+        old: "vllm:gpu_cache_usage_perc",
+        new: "vllm:kv_cache_usage_perc",
+        history: "renamed in 0.9.2; hidden from 0.11, removed in 0.12",
+        rewrite: Rewrite::Rename,
+    },
+    Change {
+        old: "vllm:avg_generation_throughput_toks_per_s",
+        new: "vllm:generation_tokens_total",
+        history: "removed in 0.7 by vLLM PR #12383; never in V1",
+        rewrite: Rewrite::Expr("rate(vllm:generation_tokens_total$SEL[$__rate_interval])"),
+    },
+    Change {
+        old: "vllm:avg_prompt_throughput_toks_per_s",
+        new: "vllm:prompt_tokens_total",
+        history: "removed in 0.7 by vLLM PR #12383; never in V1",
+        rewrite: Rewrite::Expr("rate(vllm:prompt_tokens_total$SEL[$__rate_interval])"),
+    },
+    Change {
+        old: "vllm:time_per_output_token_seconds",
+        new: "vllm:inter_token_latency_seconds",
+        history: "renamed in 0.11; hidden from 0.12, removal planned for 0.13",
+        rewrite: Rewrite::Rename,
+    },
+    Change {
+        old: "vllm:gpu_prefix_cache_hit_rate",
+        new: "vllm:prefix_cache_hits_total",
+        history: "V0 only; V1 counts hits and queries instead (0.8)",
+        rewrite: Rewrite::Expr(
+            "(rate(vllm:prefix_cache_hits_total$SEL[$__rate_interval]) / rate(vllm:prefix_cache_queries_total$SEL[$__rate_interval]))",
+        ),
+    },
+    Change {
+        old: "vllm:gpu_prefix_cache_queries_total",
+        new: "vllm:prefix_cache_queries_total",
+        history: "renamed in 0.9.2 (tokens, not blocks); hidden from 0.11, removed in 0.12",
+        rewrite: Rewrite::Rename,
+    },
+    Change {
+        old: "vllm:gpu_prefix_cache_hits_total",
+        new: "vllm:prefix_cache_hits_total",
+        history: "renamed in 0.9.2 (tokens, not blocks); hidden from 0.11, removed in 0.12",
+        rewrite: Rewrite::Rename,
+    },
+    Change {
+        old: "vllm:time_in_queue_requests",
+        new: "vllm:request_queue_time_seconds",
+        history: "V0 only, a duplicate of the queue-time histogram; gone in V1 (0.8)",
+        rewrite: Rewrite::Rename,
+    },
+];
+
+/// The suffixes of a histogram's series.
+const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_sum", "_count"];
+
+/// Whether a query's metric is gone or only deprecated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriftStatus {
+    /// The fleet no longer exposes it: the query has no data.
+    Gone,
+    /// Still exposed, next to its successor: it goes blank at a later release.
+    Deprecated,
+}
+
+impl DriftStatus {
+    /// `gone` or `deprecated`.
+    pub fn label(self) -> &'static str {
+        match self {
+            DriftStatus::Gone => "gone",
+            DriftStatus::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// One query that names a changed metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drift {
+    /// The panel's position in the report.
+    pub panel: usize,
+    /// The target's `refId`.
+    pub ref_id: String,
+    /// The metric as the query names it, e.g. `vllm:time_per_output_token_seconds_bucket`.
+    pub old: String,
+    /// Its successor, e.g. `vllm:inter_token_latency_seconds_bucket`.
+    pub new: String,
+    /// Gone or deprecated.
+    pub status: DriftStatus,
+    /// When and how it changed.
+    pub history: &'static str,
+    /// The query as the dashboard has it.
+    pub query: String,
+    /// The query rewritten for the successor; `None` when it cannot be rewritten
+    /// mechanically (e.g. a range selector over a metric that became a rate).
+    pub suggested: Option<String>,
+    /// How many series the rewrite returned, or why it could not run.
+    pub answer: Result<usize, String>,
+}
+
+/// Every drifted query of `plans`, checked against what `prometheus` holds between
+/// `settings.from_ms` and `settings.to_ms`.
+pub fn find(
+    dashboard: &Dashboard,
+    plans: &[PanelPlan<'_>],
+    settings: &Settings,
+    prometheus: &Prometheus,
+) -> Result<Vec<Drift>, ApiError> {
+    let names = prometheus.metric_names(
+        settings.from_ms as f64 / 1000.0,
+        settings.to_ms as f64 / 1000.0,
+    )?;
+    let mut found = Vec::new();
+    for p in plans {
+        let Action::Run(queries) = &p.action else {
+            continue;
+        };
+        for q in queries {
+            if matches!(q.kind, QueryKind::Loki { .. }) {
+                continue;
+            }
+            let Some(expr) = p.panel.targets[q.target].expr.as_deref() else {
+                continue;
+            };
+            for mut d in detect(expr, &names) {
+                d.panel = p.index;
+                d.ref_id = q.ref_id.clone();
+                d.answer = match &d.suggested {
+                    Some(s) => run_rewrite(dashboard, p, q.target, s, settings, prometheus),
+                    None => Err("rewrite it by hand".to_owned()),
+                };
+                found.push(d);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Plans the panel again with target `target` replaced by `expr`, and runs it.
+fn run_rewrite(
+    dashboard: &Dashboard,
+    p: &PanelPlan<'_>,
+    target: usize,
+    expr: &str,
+    settings: &Settings,
+    prometheus: &Prometheus,
+) -> Result<usize, String> {
+    let mut panel = p.panel.clone();
+    panel.targets[target].expr = Some(expr.to_owned());
+    let Action::Run(queries) = plan_panel(dashboard, &panel, settings) else {
+        return Err("the rewritten panel does not plan".to_owned());
+    };
+    let q = queries
+        .iter()
+        .find(|q| q.target == target)
+        .ok_or("the rewritten target does not plan")?;
+    let answer = match q.kind {
+        QueryKind::Range { start, end, step } => prometheus.query_range(&q.expr, start, end, step),
+        QueryKind::Instant { time } => prometheus.query(&q.expr, time),
+        QueryKind::Loki { .. } => return Err("a Loki target".to_owned()),
+    };
+    answer
+        .map(|series| series.iter().filter(|s| !s.points.is_empty()).count())
+        .map_err(|e| e.to_string())
+}
+
+/// The changed metrics `expr` names, judged against the metric `names` the fleet
+/// has. Pure; `panel`, `ref_id` and `answer` are left for [`find`] to fill in.
+pub fn detect(expr: &str, names: &BTreeSet<String>) -> Vec<Drift> {
+    let mut found: Vec<Drift> = Vec::new();
+    for ident in identifiers(expr) {
+        let name = &expr[ident.clone()];
+        for change in CHANGES {
+            let Some(suffix) = name.strip_prefix(change.old) else {
+                continue;
+            };
+            let suffix_ok = suffix.is_empty()
+                || (change.rewrite == Rewrite::Rename && HISTOGRAM_SUFFIXES.contains(&suffix));
+            if !suffix_ok || found.iter().any(|d| d.old == name) {
+                continue;
+            }
+            let new = match change.rewrite {
+                Rewrite::Rename => format!("{}{suffix}", change.new),
+                Rewrite::Expr(_) => change.new.to_owned(),
+            };
+            let status = match (names.contains(name), names.contains(&new)) {
+                (false, true) => DriftStatus::Gone,
+                (true, true) => DriftStatus::Deprecated,
+                _ => continue,
+            };
+            found.push(Drift {
+                panel: 0,
+                ref_id: String::new(),
+                old: name.to_owned(),
+                new,
+                status,
+                history: change.history,
+                query: expr.to_owned(),
+                suggested: rewrite(expr, change),
+                answer: Err("not run".to_owned()),
+            });
+        }
+    }
+    found
+}
+
+/// `expr` with every use of `change.old` moved to its successor; `None` when a use
+/// cannot be rewritten mechanically.
+pub fn rewrite(expr: &str, change: &Change) -> Option<String> {
+    let mut out = String::new();
+    let mut at = 0;
+    for ident in identifiers(expr) {
+        let name = &expr[ident.clone()];
+        let Some(suffix) = name.strip_prefix(change.old) else {
+            continue;
+        };
+        match change.rewrite {
+            Rewrite::Rename if suffix.is_empty() || HISTOGRAM_SUFFIXES.contains(&suffix) => {
+                out.push_str(&expr[at..ident.start]);
+                out.push_str(change.new);
+                out.push_str(suffix);
+                at = ident.end;
+            }
+            Rewrite::Expr(template) if suffix.is_empty() => {
+                let selector_end = selector_end(expr, ident.end)?;
+                if expr[selector_end..].trim_start().starts_with('[') {
+                    return None;
+                }
+                out.push_str(&expr[at..ident.start]);
+                out.push_str(&template.replace("$SEL", expr[ident.end..selector_end].trim()));
+                at = selector_end;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&expr[at..]);
+    Some(out)
+}
+
+/// The byte ranges of the identifiers of a PromQL (or Grafana-templated) query:
+/// metric, label and function names, outside string literals and durations.
+fn identifiers(expr: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = expr.as_bytes();
+    let ident_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':';
+    let ident_part = |b: u8| ident_start(b) || b.is_ascii_digit();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b'"' | b'\'' | b'`') {
+            i = string_end(bytes, i);
+        } else if b.is_ascii_digit() || b == b'$' {
+            // A number, a duration (`5m`) or a variable (`$__rate_interval`).
+            i += 1;
+            while i < bytes.len() && (ident_part(bytes[i]) || bytes[i] == b'.') {
+                i += 1;
+            }
+        } else if ident_start(b) {
+            let start = i;
+            while i < bytes.len() && ident_part(bytes[i]) {
+                i += 1;
+            }
+            out.push(start..i);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The index just past the string literal opening at `open`.
+fn string_end(bytes: &[u8], open: usize) -> usize {
+    let quote = bytes[open];
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote != b'`' => i += 2,
+            b if b == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The index just past the label selector `{…}` following a metric name that ends
+/// at `at` (`at` itself when there is none); `None` for an unclosed selector.
+fn selector_end(expr: &str, at: usize) -> Option<usize> {
+    let bytes = expr.as_bytes();
+    let open = at + (expr[at..].len() - expr[at..].trim_start().len());
+    if bytes.get(open) != Some(&b'{') {
+        return Some(at);
+    }
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' | b'`' => i = string_end(bytes, i),
+            b'}' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Parses `/api/v1/label/__name__/values`.
+pub(super) fn parse_names(body: &str) -> Result<BTreeSet<String>, ApiError> {
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| ApiError::Decode(format!("not JSON ({e})")))?;
+    if v.get("status").and_then(Value::as_str) != Some("success") {
+        let error = v.get("error").and_then(Value::as_str).unwrap_or_default();
+        return Err(ApiError::Decode(format!("label values: {error}")));
+    }
+    let data = v
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::Decode("label values: no data array".to_owned()))?;
+    Ok(data
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn change(old: &str) -> &'static Change {
+        CHANGES.iter().find(|c| c.old == old).unwrap()
+    }
+
+    #[test]
+    fn renames_keep_selectors_and_histogram_suffixes() {
+        let expr = r#"histogram_quantile(0.95, sum by (le)(rate(vllm:time_per_output_token_seconds_bucket{app="mistral-7b-awq"}[5m])))"#;
+        assert_eq!(
+            rewrite(expr, change("vllm:time_per_output_token_seconds")).as_deref(),
+            Some(
+                r#"histogram_quantile(0.95, sum by (le)(rate(vllm:inter_token_latency_seconds_bucket{app="mistral-7b-awq"}[5m])))"#
+            )
+        );
+        assert_eq!(
+            rewrite(
+                r#"avg(vllm:gpu_cache_usage_perc{app=~"mistral-7b-.*"}) * 100"#,
+                change("vllm:gpu_cache_usage_perc")
+            )
+            .as_deref(),
+            Some(r#"avg(vllm:kv_cache_usage_perc{app=~"mistral-7b-.*"}) * 100"#)
+        );
+    }
+
+    #[test]
+    fn gauges_that_became_counters_become_rates() {
+        let c = change("vllm:avg_generation_throughput_toks_per_s");
+        assert_eq!(
+            rewrite(
+                r#"vllm:avg_generation_throughput_toks_per_s{app="mistral-7b-awq", x="}"}"#,
+                c
+            )
+            .as_deref(),
+            Some(
+                r#"rate(vllm:generation_tokens_total{app="mistral-7b-awq", x="}"}[$__rate_interval])"#
+            )
+        );
+        assert_eq!(
+            rewrite("avg(vllm:avg_generation_throughput_toks_per_s)", c).as_deref(),
+            Some("avg(rate(vllm:generation_tokens_total[$__rate_interval]))")
+        );
+        assert_eq!(
+            rewrite(
+                "max_over_time(vllm:avg_generation_throughput_toks_per_s[5m])",
+                c
+            ),
+            None,
+            "a range over a rate needs a subquery: by hand"
+        );
+        // Names inside strings, longer names and durations are not uses.
+        let untouched = r#"label_replace(vllm:avg_generation_throughput_toks_per_s_x, "a", "vllm:avg_generation_throughput_toks_per_s", "", "")"#;
+        assert_eq!(rewrite(untouched, c).as_deref(), Some(untouched));
+    }
+
+    #[test]
+    fn gone_deprecated_or_nothing_to_say() {
+        let expr = r#"vllm:gpu_cache_usage_perc{app="x"} * 100"#;
+        let v1 = names(&["vllm:kv_cache_usage_perc"]);
+        let d = detect(expr, &v1);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].status, DriftStatus::Gone);
+        assert_eq!(d[0].new, "vllm:kv_cache_usage_perc");
+        assert_eq!(
+            d[0].suggested.as_deref(),
+            Some(r#"vllm:kv_cache_usage_perc{app="x"} * 100"#)
+        );
+        let both = names(&["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"]);
+        assert_eq!(detect(expr, &both)[0].status, DriftStatus::Deprecated);
+        let v0 = names(&["vllm:gpu_cache_usage_perc"]);
+        assert!(detect(expr, &v0).is_empty(), "an old fleet has not drifted");
+        assert!(detect(expr, &names(&[])).is_empty(), "nothing to go on");
+
+        let tpot = "rate(vllm:time_per_output_token_seconds_sum[5m]) / rate(vllm:time_per_output_token_seconds_count[5m])";
+        let v011 = names(&[
+            "vllm:time_per_output_token_seconds_sum",
+            "vllm:time_per_output_token_seconds_count",
+            "vllm:inter_token_latency_seconds_sum",
+            "vllm:inter_token_latency_seconds_count",
+        ]);
+        let d = detect(tpot, &v011);
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|d| d.status == DriftStatus::Deprecated));
+        assert_eq!(
+            d[0].suggested.as_deref(),
+            Some(
+                "rate(vllm:inter_token_latency_seconds_sum[5m]) / rate(vllm:inter_token_latency_seconds_count[5m])"
+            )
+        );
+    }
+
+    #[test]
+    fn label_values_answers() {
+        let ok = r#"{"status":"success","data":["up","vllm:kv_cache_usage_perc"]}"#;
+        assert_eq!(
+            parse_names(ok).unwrap(),
+            names(&["up", "vllm:kv_cache_usage_perc"])
+        );
+        let bad = r#"{"status":"error","errorType":"bad_data","error":"invalid time"}"#;
+        assert!(
+            parse_names(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid time")
+        );
+        assert!(parse_names("<html>").is_err());
+    }
+}
