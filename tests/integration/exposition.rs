@@ -127,3 +127,52 @@ fn prometheus_sees_vllm_names_types_help_and_buckets() {
     assert_eq!(labels["model_name"], "mistral-7b-lora");
     assert_eq!(labels["job"], "vllm");
 }
+
+/// A lab on vLLM 0.11 as a real Prometheus scrapes it (OpenMetrics): V1's names, HELP,
+/// `engine` label, start-up children and `_created` families.
+#[test]
+fn prometheus_sees_the_v1_profile() {
+    require!("prometheus");
+    let lab = builtin("healthy").unwrap().with_profile(Profile::VllmV0_11);
+    let sim = Sim::start(lab, 20.0);
+    let prometheus = Prometheus::start(&sim, "1s");
+    prometheus.wait_for_scrapes(3);
+    let mut response = ureq::get(&format!("{}/api/v1/metadata", prometheus.url))
+        .call()
+        .expect("metadata");
+    let metadata: serde_json::Value = response.body_mut().read_json().expect("JSON");
+    for def in Profile::VllmV0_11.metrics() {
+        let family = def.family_name();
+        let entry = &metadata["data"][family][0];
+        let kind = match def.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        assert_eq!(entry["type"], kind, "{family}: {entry}");
+        assert_eq!(entry["help"], def.help, "{family}");
+        if def.kind != Kind::Gauge {
+            let created = &metadata["data"][format!("{family}_created")][0];
+            assert_eq!(created["type"], "gauge", "{family}_created: {created}");
+        }
+    }
+    assert!(metadata["data"]["vllm:gpu_cache_usage_perc"].is_null());
+    let running = prometheus.query(r#"vllm:num_requests_running{engine="0"}"#);
+    assert_eq!(running.len(), 4, "every pod, engine 0: {running:?}");
+    let reasons = prometheus.query(r#"vllm:request_success_total{app="mistral-7b-awq"}"#);
+    let mut reasons: Vec<_> = reasons
+        .iter()
+        .map(|s| s["metric"]["finished_reason"].as_str().unwrap().to_owned())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["abort", "length", "stop"], "created at start-up");
+    let created = prometheus.scalar(r#"vllm:prompt_tokens_created{app="mistral-7b-awq"}"#);
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        created.is_some_and(|c| (start - 600.0..=start).contains(&c)),
+        "the pod's start, in Unix seconds: {created:?} vs now {start}"
+    );
+}
