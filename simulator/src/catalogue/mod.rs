@@ -127,8 +127,13 @@ pub enum Signal {
     AvgGenerationThroughput,
     /// LoRA adapters running and waiting, stamped with the time of the step.
     LoraRequestsInfo,
-    /// The pod's cache configuration, a constant 1.
+    /// The pod's cache configuration, a constant 1. (Keep it last: see [`Signal::COUNT`].)
     CacheConfigInfo,
+}
+
+impl Signal {
+    /// How many signals there are, so that a signal can index a table.
+    pub const COUNT: usize = Signal::CacheConfigInfo as usize + 1;
 }
 
 /// One metric as vLLM exposes it.

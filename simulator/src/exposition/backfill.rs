@@ -14,21 +14,47 @@ use std::io::{self, Write};
 pub struct BackfillWriter {
     families: Vec<Family>,
     by_name: HashMap<String, usize>,
+    /// Per target, what each line of its last scrape resolved to. A target's scrapes
+    /// repeat the same lines in the same order, so most lines are found here by one
+    /// comparison, without parsing, hashing or allocating.
+    last_scrape: HashMap<String, Vec<Resolved>>,
 }
 
 /// One metric family: its HELP/TYPE lines and its metrics in first-seen order.
 #[derive(Debug)]
 struct Family {
     header: String,
-    metrics: Vec<Vec<Point>>,
-    by_labels: HashMap<String, usize>,
+    metrics: Vec<Metric>,
+    by_key: HashMap<String, usize>,
 }
 
-/// One metric at one scrape: its sample lines (`name{labels} value`) and the time.
-#[derive(Debug)]
-struct Point {
+/// One metric of one target (a histogram's buckets, sum and count together): the
+/// text before the value of each of its sample lines, and its samples in time order.
+#[derive(Debug, Default)]
+struct Metric {
+    series: Vec<String>,
+    samples: Vec<Sample>,
+    /// The sample values' text, one after another.
+    values: String,
+}
+
+/// One sample: when, which of the metric's series, and where its value ends in
+/// [`Metric::values`] (it starts where the previous one ends).
+#[derive(Debug, Clone, Copy)]
+struct Sample {
     millis: i64,
-    lines: Vec<String>,
+    series: u32,
+    end: u32,
+}
+
+/// What a line of a scrape resolved to: a family header, or one series of a metric.
+#[derive(Debug)]
+struct Resolved {
+    /// The line (header) or the text before its value (sample).
+    text: String,
+    family: usize,
+    /// The metric and series, for sample lines.
+    series: Option<(usize, u32)>,
 }
 
 impl BackfillWriter {
@@ -40,40 +66,50 @@ impl BackfillWriter {
     /// Adds one target's scrape `body` (OpenMetrics) taken at `millis` (Unix ms);
     /// `target_labels` (e.g. `app="x",instance="h:1",job="vllm"`) join every sample.
     pub fn add_scrape(&mut self, body: &str, target_labels: &str, millis: i64) {
+        let mut cache = self.last_scrape.remove(target_labels).unwrap_or_default();
         let mut family = None;
-        for line in body.lines() {
-            if let Some(rest) = line.strip_prefix("# ") {
-                let mut words = rest.splitn(3, ' ');
-                let (kind, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                if kind == "EOF" {
-                    break;
-                }
-                let index = self.family(name);
-                let header = &mut self.families[index].header;
-                if !header.contains(&format!("# {kind} ")) {
-                    header.push_str(line);
-                    header.push('\n');
-                }
-                family = Some(index);
-                continue;
+        for (k, line) in body.lines().enumerate() {
+            if line == "# EOF" {
+                break;
             }
-            let Some(index) = family else { continue };
-            let Some((series, value)) = line.rsplit_once(' ') else {
-                continue;
-            };
-            let (name, labels) = match series.split_once('{') {
-                Some((name, labels)) => (name, labels.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let key = without_le(labels);
-            let joined = if labels.is_empty() {
-                target_labels.to_owned()
+            let header = line.starts_with("# ");
+            let (text, value) = if header {
+                (line, "")
             } else {
-                format!("{labels},{target_labels}")
+                match line.rsplit_once(' ') {
+                    Some(parts) => parts,
+                    None => continue,
+                }
             };
-            let text = format!("{name}{{{joined}}} {value}");
-            self.families[index].push(&format!("{key}|{target_labels}"), millis, text);
+            let cached = cache.get(k).filter(|c| c.text == text);
+            let resolved = match cached {
+                Some(c) => (c.family, c.series),
+                None => {
+                    let resolved = if header {
+                        (self.header(line), None)
+                    } else if let Some(f) = family {
+                        (f, Some(self.series(f, text, target_labels)))
+                    } else {
+                        continue;
+                    };
+                    let entry = Resolved {
+                        text: text.to_owned(),
+                        family: resolved.0,
+                        series: resolved.1,
+                    };
+                    match cache.get_mut(k) {
+                        Some(slot) => *slot = entry,
+                        None => cache.push(entry),
+                    }
+                    resolved
+                }
+            };
+            family = Some(resolved.0);
+            if let Some((metric, series)) = resolved.1 {
+                self.families[resolved.0].metrics[metric].push(millis, series, value);
+            }
         }
+        self.last_scrape.insert(target_labels.to_owned(), cache);
     }
 
     /// Adds the `up` sample Prometheus records for every scrape.
@@ -83,31 +119,78 @@ impl BackfillWriter {
         if family.header.is_empty() {
             family.header = "# HELP up The scraping was successful.\n# TYPE up gauge\n".to_owned();
         }
-        let value = if up { "1" } else { "0" };
-        family.push(
-            target_labels,
-            millis,
-            format!("up{{{target_labels}}} {value}"),
-        );
+        let metric = family.metric(target_labels);
+        let m = &mut family.metrics[metric];
+        if m.series.is_empty() {
+            m.series.push(format!("up{{{target_labels}}}"));
+        }
+        m.push(millis, 0, if up { "1" } else { "0" });
     }
 
     /// Writes the document; returns the number of samples written.
     pub fn write(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut samples = 0;
+        let mut stamp = (i64::MIN, String::new());
         for family in &self.families {
             out.write_all(family.header.as_bytes())?;
             for metric in &family.metrics {
-                for point in metric {
-                    let ts = format_millis(point.millis);
-                    for line in &point.lines {
-                        writeln!(out, "{line} {ts}")?;
-                        samples += 1;
+                let mut start = 0;
+                for sample in &metric.samples {
+                    if stamp.0 != sample.millis {
+                        stamp = (sample.millis, format_millis(sample.millis));
                     }
+                    let end = sample.end as usize;
+                    out.write_all(metric.series[sample.series as usize].as_bytes())?;
+                    out.write_all(b" ")?;
+                    out.write_all(&metric.values.as_bytes()[start..end])?;
+                    out.write_all(b" ")?;
+                    out.write_all(stamp.1.as_bytes())?;
+                    out.write_all(b"\n")?;
+                    start = end;
+                    samples += 1;
                 }
             }
         }
         out.write_all(b"# EOF\n")?;
         Ok(samples)
+    }
+
+    /// The family a `# HELP`/`# TYPE`/`# UNIT` line belongs to, its header kept once.
+    fn header(&mut self, line: &str) -> usize {
+        let mut words = line[2..].splitn(3, ' ');
+        let (kind, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let index = self.family(name);
+        let header = &mut self.families[index].header;
+        if !header.contains(&format!("# {kind} ")) {
+            header.push_str(line);
+            header.push('\n');
+        }
+        index
+    }
+
+    /// The metric and series of sample text `name{labels}` of family `family`.
+    fn series(&mut self, family: usize, text: &str, target_labels: &str) -> (usize, u32) {
+        let (name, labels) = match text.split_once('{') {
+            Some((name, labels)) => (name, labels.trim_end_matches('}')),
+            None => (text, ""),
+        };
+        let key = format!("{}|{target_labels}", without_le(labels));
+        let family = &mut self.families[family];
+        let metric = family.metric(&key);
+        let full = if labels.is_empty() {
+            format!("{name}{{{target_labels}}}")
+        } else {
+            format!("{name}{{{labels},{target_labels}}}")
+        };
+        let m = &mut family.metrics[metric];
+        let series = match m.series.iter().position(|s| *s == full) {
+            Some(i) => i,
+            None => {
+                m.series.push(full);
+                m.series.len() - 1
+            }
+        };
+        (metric, series as u32)
     }
 
     fn family(&mut self, name: &str) -> usize {
@@ -117,7 +200,7 @@ impl BackfillWriter {
         self.families.push(Family {
             header: String::new(),
             metrics: Vec::new(),
-            by_labels: HashMap::new(),
+            by_key: HashMap::new(),
         });
         self.by_name
             .insert(name.to_owned(), self.families.len() - 1);
@@ -126,24 +209,25 @@ impl BackfillWriter {
 }
 
 impl Family {
-    fn push(&mut self, key: &str, millis: i64, line: String) {
-        let index = match self.by_labels.get(key) {
-            Some(&i) => i,
-            None => {
-                self.metrics.push(Vec::new());
-                self.by_labels
-                    .insert(key.to_owned(), self.metrics.len() - 1);
-                self.metrics.len() - 1
-            }
-        };
-        let points = &mut self.metrics[index];
-        match points.last_mut() {
-            Some(p) if p.millis == millis => p.lines.push(line),
-            _ => points.push(Point {
-                millis,
-                lines: vec![line],
-            }),
+    /// The metric with `key`, added on first sight.
+    fn metric(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.by_key.get(key) {
+            return i;
         }
+        self.metrics.push(Metric::default());
+        self.by_key.insert(key.to_owned(), self.metrics.len() - 1);
+        self.metrics.len() - 1
+    }
+}
+
+impl Metric {
+    fn push(&mut self, millis: i64, series: u32, value: &str) {
+        self.values.push_str(value);
+        self.samples.push(Sample {
+            millis,
+            series,
+            end: u32::try_from(self.values.len()).unwrap_or(u32::MAX),
+        });
     }
 }
 

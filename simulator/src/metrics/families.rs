@@ -10,8 +10,8 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
-use prometheus_client::metrics::histogram::Histogram;
 
+use super::histogram::Histogram;
 use crate::catalogue::{Kind, MetricDef};
 
 /// Label pairs, sorted by name as prometheus_client prints them.

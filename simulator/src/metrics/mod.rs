@@ -8,8 +8,7 @@
 //! [`crate::exposition`].
 
 mod families;
-
-use std::collections::HashMap;
+mod histogram;
 
 use prometheus_client::registry::Registry;
 
@@ -139,13 +138,20 @@ pub struct PodMetrics {
     families: Families,
     registry: Registry,
     /// Families labelled by `model_name` alone, by the signal that feeds them.
-    by_signal: HashMap<Signal, Vec<usize>>,
-    /// Children already created, by family index.
-    children: HashMap<usize, Value>,
+    by_signal: Vec<Vec<usize>>,
+    /// The `model_name` children of each signal's families, by signal, once created.
+    children: Vec<Option<Vec<Value>>>,
     /// `model_name`, and `engine` where the profile has it, sorted.
     model_labels: Labels,
     /// Unix time of the last engine step, when children created now are stamped.
     now_unix_secs: f64,
+    /// Inter-token latencies of the current step not yet observed: the value and how
+    /// many times (a step gives every sequence in its batch the same one).
+    pending_token_gaps: Option<(f64, u64)>,
+    /// `request_success_total` children, by finish reason, once created.
+    success: [Option<Vec<Value>>; 3],
+    /// `lora_requests_info` children, by (adapter running, adapter waiting), once created.
+    lora_info: [Option<Vec<Value>>; 4],
 }
 
 impl PodMetrics {
@@ -159,9 +165,9 @@ impl PodMetrics {
             .collect();
         let profile = info.profile;
         let families = Families::new(&defs, info.max_model_len, profile.created_series());
-        let mut by_signal: HashMap<Signal, Vec<usize>> = HashMap::new();
+        let mut by_signal = vec![Vec::new(); Signal::COUNT];
         for (i, def) in families.defs().enumerate() {
-            by_signal.entry(def.signal).or_default().push(i);
+            by_signal[def.signal as usize].push(i);
         }
         let mut registry = Registry::default();
         registry.register_collector(Box::new(families.clone()));
@@ -180,9 +186,12 @@ impl PodMetrics {
             families,
             registry,
             by_signal,
-            children: HashMap::new(),
+            children: vec![None; Signal::COUNT],
             model_labels,
             now_unix_secs,
+            pending_token_gaps: None,
+            success: Default::default(),
+            lora_info: Default::default(),
         };
         if profile.children_at_startup() {
             metrics.create_children_at_startup();
@@ -202,7 +211,7 @@ impl PodMetrics {
             .map(|d| d.signal)
             .collect();
         for signal in by_model {
-            let _ = self.values(signal).count();
+            self.values(signal);
         }
         for reason in self.info.profile.startup_finish_reasons() {
             let labels = self.success_labels(reason);
@@ -213,10 +222,7 @@ impl PodMetrics {
     }
 
     fn indices(&self, signal: Signal) -> &[usize] {
-        self.by_signal
-            .get(&signal)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        &self.by_signal[signal as usize]
     }
 
     /// The labels of `vllm:request_success_total` for `reason`.
@@ -232,21 +238,19 @@ impl PodMetrics {
     }
 
     /// The `model_name` children fed by `signal`, created on first use.
-    fn values(&mut self, signal: Signal) -> impl Iterator<Item = &Value> + '_ {
-        let indices = self
-            .by_signal
-            .get(&signal)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for &i in indices {
-            if !self.children.contains_key(&i) {
-                let v = self
-                    .families
-                    .child(i, &self.model_labels, self.now_unix_secs);
-                self.children.insert(i, v);
-            }
+    fn values(&mut self, signal: Signal) -> &[Value] {
+        let s = signal as usize;
+        if self.children[s].is_none() {
+            let created: Vec<Value> = self.by_signal[s]
+                .iter()
+                .map(|&i| {
+                    self.families
+                        .child(i, &self.model_labels, self.now_unix_secs)
+                })
+                .collect();
+            self.children[s] = Some(created);
         }
-        indices.iter().filter_map(|i| self.children.get(i))
+        self.children[s].as_deref().unwrap_or_default()
     }
 
     fn set(&mut self, signal: Signal, value: f64) {
@@ -266,10 +270,21 @@ impl PodMetrics {
     }
 
     fn observe(&mut self, signal: Signal, value: f64) {
+        self.observe_n(signal, value, 1);
+    }
+
+    fn observe_n(&mut self, signal: Signal, value: f64, n: u64) {
         for v in self.values(signal) {
             if let Value::Histogram(h) = v {
-                h.observe(value);
+                h.observe_n(value, n);
             }
+        }
+    }
+
+    /// Observes the inter-token latencies held back so far.
+    fn flush_token_gaps(&mut self) {
+        if let Some((latency, n)) = self.pending_token_gaps.take() {
+            self.observe_n(Signal::TimePerOutputToken, latency, n);
         }
     }
 
@@ -282,10 +297,34 @@ impl PodMetrics {
         }
     }
 
+    /// The children of `signal`'s families with `labels`, kept in `slot` once made.
+    fn labelled<'a>(
+        families: &Families,
+        indices: &[usize],
+        slot: &'a mut Option<Vec<Value>>,
+        labels: impl FnOnce() -> Labels,
+        now_unix_secs: f64,
+    ) -> &'a [Value] {
+        slot.get_or_insert_with(|| {
+            let labels = labels();
+            indices
+                .iter()
+                .map(|&i| families.child(i, &labels, now_unix_secs))
+                .collect()
+        })
+    }
+
     fn count_success(&mut self, reason: FinishReason) {
-        let labels = self.success_labels(reason.as_str());
-        for &i in self.indices(Signal::RequestSuccess) {
-            if let Value::Counter(c) = self.families.child(i, &labels, self.now_unix_secs) {
+        let slot = &mut self.success[reason as usize];
+        let (model_labels, families) = (&self.model_labels, &self.families);
+        let labels = || {
+            let mut labels = model_labels.clone();
+            labels.push(("finished_reason", reason.as_str().to_owned()));
+            sorted(labels)
+        };
+        let indices = &self.by_signal[Signal::RequestSuccess as usize];
+        for v in Self::labelled(families, indices, slot, labels, self.now_unix_secs) {
+            if let Value::Counter(c) = v {
                 c.inc_by(1.0);
             }
         }
@@ -298,7 +337,13 @@ impl EventSink for PodMetrics {
     }
 
     fn next_token(&mut self, latency: f64) {
-        self.observe(Signal::TimePerOutputToken, latency);
+        match &mut self.pending_token_gaps {
+            Some((pending, n)) if *pending == latency => *n += 1,
+            _ => {
+                self.flush_token_gaps();
+                self.pending_token_gaps = Some((latency, 1));
+            }
+        }
     }
 
     fn finished(&mut self, r: &FinishedRequest) {
@@ -319,6 +364,8 @@ impl EventSink for PodMetrics {
     }
 
     fn step(&mut self, s: &StepStats) {
+        // Every step ends with this call, so no latency waits past its step.
+        self.flush_token_gaps();
         self.now_unix_secs = self.info.epoch_unix_secs + s.at.as_secs_f64();
         self.set(Signal::Running, s.running as f64);
         self.set(Signal::Waiting, s.waiting as f64);
@@ -347,12 +394,21 @@ impl EventSink for PodMetrics {
                     String::new()
                 }
             };
-            let labels = vec![
-                ("max_lora", lora.max_lora.to_string()),
-                ("running_lora_adapters", adapters(s.lora_running)),
-                ("waiting_lora_adapters", adapters(s.lora_waiting)),
-            ];
-            self.set_labelled(Signal::LoraRequestsInfo, &labels, self.now_unix_secs);
+            let labels = || {
+                vec![
+                    ("max_lora", lora.max_lora.to_string()),
+                    ("running_lora_adapters", adapters(s.lora_running)),
+                    ("waiting_lora_adapters", adapters(s.lora_waiting)),
+                ]
+            };
+            let slot =
+                &mut self.lora_info[usize::from(s.lora_running) * 2 + usize::from(s.lora_waiting)];
+            let indices = &self.by_signal[Signal::LoraRequestsInfo as usize];
+            for v in Self::labelled(&self.families, indices, slot, labels, self.now_unix_secs) {
+                if let Value::Gauge(g) = v {
+                    g.set(self.now_unix_secs);
+                }
+            }
         }
     }
 
