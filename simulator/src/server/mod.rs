@@ -166,6 +166,11 @@ async fn accept_loop<H, F>(
             },
             () = &mut shutdown => break,
         };
+        // Tokens are small writes: without this, Nagle's algorithm holds each chunk of a
+        // stream until the client's delayed ACK, some 40 ms.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
         let handler = handler.clone();
         let service = service_fn(move |req: Request<Incoming>| {
             let response = handler(req);
