@@ -17,6 +17,27 @@ fn full_scrape(sim: &Sim, pod: &str) -> String {
     .expect("every family shows up within 30 s")
 }
 
+/// Prometheus's metadata has every family of `profile` with its type and HELP text;
+/// returns the metadata.
+fn metadata_matches(prometheus: &Prometheus, profile: Profile) -> serde_json::Value {
+    let mut response = ureq::get(&format!("{}/api/v1/metadata", prometheus.url))
+        .call()
+        .expect("metadata");
+    let metadata: serde_json::Value = response.body_mut().read_json().expect("JSON");
+    for def in profile.metrics() {
+        let family = def.family_name();
+        let entry = &metadata["data"][family][0];
+        let kind = match def.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        assert_eq!(entry["type"], kind, "{family}: {entry}");
+        assert_eq!(entry["help"], def.help, "{family}");
+    }
+    metadata
+}
+
 /// promtool lints that vLLM's own metric names draw, and so must be drawn here too.
 const VLLM_NAME_LINTS: &[&str] = &[
     // Every vLLM metric.
@@ -89,21 +110,8 @@ fn prometheus_sees_vllm_names_types_help_and_buckets() {
     }
     let prometheus = Prometheus::start(&sim, "1s");
     prometheus.wait_for_scrapes(3);
-    let mut response = ureq::get(&format!("{}/api/v1/metadata", prometheus.url))
-        .call()
-        .expect("metadata");
-    let metadata: serde_json::Value = response.body_mut().read_json().expect("JSON");
-    for def in Profile::VllmV0_6.metrics() {
-        let family = def.family_name();
-        let entry = &metadata["data"][family][0];
-        let kind = match def.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        };
-        assert_eq!(entry["type"], kind, "{family}: {entry}");
-        assert_eq!(entry["help"], def.help, "{family}");
-    }
+    let metadata = metadata_matches(&prometheus, Profile::VllmV0_6);
+    assert!(metadata["data"]["vllm:prompt_tokens_created"].is_null());
     // Bucket bounds as vLLM prints them (`le="1.0"`), 1-2-5 up to max_model_len 4096.
     let series = prometheus.query(r#"vllm:request_prompt_tokens_bucket{app="mistral-7b-fp16"}"#);
     let mut les: Vec<String> = series
@@ -137,21 +145,10 @@ fn prometheus_sees_the_v1_profile() {
     let sim = Sim::start(lab, 20.0);
     let prometheus = Prometheus::start(&sim, "1s");
     prometheus.wait_for_scrapes(3);
-    let mut response = ureq::get(&format!("{}/api/v1/metadata", prometheus.url))
-        .call()
-        .expect("metadata");
-    let metadata: serde_json::Value = response.body_mut().read_json().expect("JSON");
+    let metadata = metadata_matches(&prometheus, Profile::VllmV0_11);
     for def in Profile::VllmV0_11.metrics() {
-        let family = def.family_name();
-        let entry = &metadata["data"][family][0];
-        let kind = match def.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        };
-        assert_eq!(entry["type"], kind, "{family}: {entry}");
-        assert_eq!(entry["help"], def.help, "{family}");
         if def.kind != Kind::Gauge {
+            let family = def.family_name();
             let created = &metadata["data"][format!("{family}_created")][0];
             assert_eq!(created["type"], "gauge", "{family}_created: {created}");
         }

@@ -9,6 +9,7 @@
 //! engine's internals.
 
 mod buckets;
+mod common;
 mod markdown;
 mod vllm_v0_11;
 mod vllm_v0_6;

@@ -16,10 +16,9 @@
 //! HTTP server rather than the engine, no dashboard panel reads them, and this process
 //! has no honest values to give them.
 
-use super::Buckets::{self, Fixed, OneTwoFiveToMaxModelLen};
-use super::Kind::{Counter, Gauge};
-use super::LabelSet::{CacheConfig, FinishedReason, LoraInfo};
-use super::{MetricDef, Signal, counter, def, gauge, histogram};
+use super::Buckets::Fixed;
+use super::common::*;
+use super::{MetricDef, Signal, counter, gauge, histogram};
 
 const TTFT_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -36,7 +35,6 @@ const REQUEST_LATENCY_BUCKETS: &[f64] = &[
 const ITERATION_BUCKETS: &[f64] = &[
     1.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0,
 ];
-const N_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0];
 
 /// The metrics, in the order `PrometheusStatLogger` registers them.
 pub(super) static METRICS: &[MetricDef] = &[
@@ -45,11 +43,7 @@ pub(super) static METRICS: &[MetricDef] = &[
         "Number of requests in model execution batches.",
         Signal::Running,
     ),
-    gauge(
-        "vllm:num_requests_waiting",
-        "Number of requests waiting to be processed.",
-        Signal::Waiting,
-    ),
+    NUM_REQUESTS_WAITING,
     gauge(
         "vllm:kv_cache_usage_perc",
         "KV-cache usage. 1 means 100 percent usage.",
@@ -65,71 +59,22 @@ pub(super) static METRICS: &[MetricDef] = &[
         "Prefix cache hits, in terms of number of cached tokens.",
         Signal::PrefixCacheHits,
     ),
-    counter(
-        "vllm:num_preemptions_total",
-        "Cumulative number of preemption from the engine.",
-        Signal::Preemptions,
-    ),
-    counter(
-        "vllm:prompt_tokens_total",
-        "Number of prefill tokens processed.",
-        Signal::PromptTokens,
-    ),
-    counter(
-        "vllm:generation_tokens_total",
-        "Number of generation tokens processed.",
-        Signal::GenerationTokens,
-    ),
-    def(
-        "vllm:request_success_total",
-        Counter,
-        "Count of successfully processed requests.",
-        FinishedReason,
-        Buckets::None,
-        Signal::RequestSuccess,
-    ),
-    histogram(
-        "vllm:request_prompt_tokens",
-        "Number of prefill tokens processed.",
-        OneTwoFiveToMaxModelLen,
-        Signal::RequestPromptTokens,
-    ),
-    histogram(
-        "vllm:request_generation_tokens",
-        "Number of generation tokens processed.",
-        OneTwoFiveToMaxModelLen,
-        Signal::RequestGenerationTokens,
-    ),
+    NUM_PREEMPTIONS,
+    PROMPT_TOKENS,
+    GENERATION_TOKENS,
+    REQUEST_SUCCESS,
+    REQUEST_PROMPT_TOKENS,
+    REQUEST_GENERATION_TOKENS,
     histogram(
         "vllm:iteration_tokens_total",
         "Histogram of number of tokens per engine_step.",
         Fixed(ITERATION_BUCKETS),
         Signal::IterationTokens,
     ),
-    histogram(
-        "vllm:request_max_num_generation_tokens",
-        "Histogram of maximum number of requested generation tokens.",
-        OneTwoFiveToMaxModelLen,
-        Signal::RequestMaxGenerationTokens,
-    ),
-    histogram(
-        "vllm:request_params_n",
-        "Histogram of the n request parameter.",
-        Fixed(N_BUCKETS),
-        Signal::RequestParamsN,
-    ),
-    histogram(
-        "vllm:request_params_max_tokens",
-        "Histogram of the max_tokens request parameter.",
-        OneTwoFiveToMaxModelLen,
-        Signal::RequestParamsMaxTokens,
-    ),
-    histogram(
-        "vllm:time_to_first_token_seconds",
-        "Histogram of time to first token in seconds.",
-        Fixed(TTFT_BUCKETS),
-        Signal::TimeToFirstToken,
-    ),
+    REQUEST_MAX_NUM_GENERATION_TOKENS,
+    REQUEST_PARAMS_N,
+    REQUEST_PARAMS_MAX_TOKENS,
+    time_to_first_token(TTFT_BUCKETS),
     histogram(
         "vllm:time_per_output_token_seconds",
         "Histogram of time per output token in seconds.DEPRECATED: Use vllm:inter_token_latency_seconds instead.",
@@ -148,47 +93,10 @@ pub(super) static METRICS: &[MetricDef] = &[
         Fixed(REQUEST_LATENCY_BUCKETS),
         Signal::E2eLatency,
     ),
-    histogram(
-        "vllm:request_queue_time_seconds",
-        "Histogram of time spent in WAITING phase for request.",
-        Fixed(REQUEST_LATENCY_BUCKETS),
-        Signal::QueueTime,
-    ),
-    histogram(
-        "vllm:request_inference_time_seconds",
-        "Histogram of time spent in RUNNING phase for request.",
-        Fixed(REQUEST_LATENCY_BUCKETS),
-        Signal::InferenceTime,
-    ),
-    histogram(
-        "vllm:request_prefill_time_seconds",
-        "Histogram of time spent in PREFILL phase for request.",
-        Fixed(REQUEST_LATENCY_BUCKETS),
-        Signal::PrefillTime,
-    ),
-    histogram(
-        "vllm:request_decode_time_seconds",
-        "Histogram of time spent in DECODE phase for request.",
-        Fixed(REQUEST_LATENCY_BUCKETS),
-        Signal::DecodeTime,
-    ),
-    MetricDef {
-        lora_only: true,
-        ..def(
-            "vllm:lora_requests_info",
-            Gauge,
-            "Running stats on lora requests.",
-            LoraInfo,
-            Buckets::None,
-            Signal::LoraRequestsInfo,
-        )
-    },
-    def(
-        "vllm:cache_config_info",
-        Gauge,
-        "Information of the LLMEngine CacheConfig",
-        CacheConfig,
-        Buckets::None,
-        Signal::CacheConfigInfo,
-    ),
+    queue_time(REQUEST_LATENCY_BUCKETS),
+    inference_time(REQUEST_LATENCY_BUCKETS),
+    prefill_time(REQUEST_LATENCY_BUCKETS),
+    decode_time(REQUEST_LATENCY_BUCKETS),
+    LORA_REQUESTS_INFO,
+    CACHE_CONFIG_INFO,
 ];
