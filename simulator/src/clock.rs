@@ -71,6 +71,9 @@ pub trait Clock: Send + Sync {
     /// Unix time (seconds) at which simulated time zero happened; used where vLLM
     /// reports wall-clock timestamps.
     fn epoch_unix_secs(&self) -> f64;
+    /// How long, in wall time, until the clock reads `t` (zero if it has); `None` for a
+    /// clock that moves only when told to.
+    fn wall_time_until(&self, t: SimTime) -> Option<Duration>;
 }
 
 /// Simulated time that follows the wall clock, `speed` times faster.
@@ -101,6 +104,10 @@ impl Clock for WallClock {
     }
     fn epoch_unix_secs(&self) -> f64 {
         self.epoch
+    }
+    fn wall_time_until(&self, t: SimTime) -> Option<Duration> {
+        let ahead = t.secs_since(self.now()) / self.speed;
+        Some(Duration::try_from_secs_f64(ahead).unwrap_or(Duration::MAX))
     }
 }
 
@@ -133,5 +140,27 @@ impl Clock for ManualClock {
     }
     fn epoch_unix_secs(&self) -> f64 {
         self.epoch
+    }
+    fn wall_time_until(&self, _: SimTime) -> Option<Duration> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_clocks_say_how_long_until_a_simulated_time() {
+        let clock = WallClock::start(1000.0);
+        let wait = clock
+            .wall_time_until(clock.now() + Duration::from_secs(2))
+            .unwrap();
+        assert!(
+            wait <= Duration::from_millis(2) && wait > Duration::ZERO,
+            "{wait:?}"
+        );
+        assert_eq!(clock.wall_time_until(SimTime::ZERO), Some(Duration::ZERO));
+        assert_eq!(ManualClock::new(0.0).wall_time_until(SimTime::MAX), None);
     }
 }

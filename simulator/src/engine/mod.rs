@@ -264,6 +264,15 @@ impl Pod {
         }
     }
 
+    /// When the engine next does something: the end of the step it is in, or the next
+    /// arrival when it is idle; `None` when nothing is due.
+    pub fn next_event(&self) -> Option<SimTime> {
+        if self.running.is_empty() && self.waiting.is_empty() {
+            return self.next_arrival().map(|t| t.max(self.now));
+        }
+        Some(self.now + self.duration(self.plan()))
+    }
+
     /// Runs every step that ends by `until`, reporting to `sink`.
     pub fn advance_to(&mut self, until: SimTime, sink: &mut impl EventSink) {
         loop {

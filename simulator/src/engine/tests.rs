@@ -302,3 +302,33 @@ fn open_loop_overload_is_shed_at_the_waiting_cap() {
     assert_eq!((last.client, last.reason), (Some(7), FinishReason::Abort));
     assert!(pod.waiting() <= MAX_WAITING);
 }
+
+#[test]
+fn next_event_is_the_next_arrival_or_the_end_of_the_step() {
+    let mut pod = Pod::new(config("a10g", Quantization::None, 4096), 1, SimTime::ZERO);
+    let mut rec = Recorder::default();
+    pod.advance_to(secs(1.0), &mut rec);
+    assert_eq!(pod.next_event(), None, "idle, nothing coming");
+    let request = ClientRequest {
+        id: 1,
+        prompt_tokens: 50,
+        max_tokens: 4,
+        ignore_eos: true,
+        seed: 0,
+    };
+    pod.submit(request, secs(1.0));
+    assert_eq!(pod.next_event(), Some(secs(1.0)), "the request, due now");
+    pod.advance_to(secs(1.0), &mut rec);
+    let prefill_end = pod.next_event().expect("a prefill in progress");
+    assert!(prefill_end > secs(1.0));
+    pod.advance_to(prefill_end, &mut rec);
+    assert_eq!(
+        rec.client_tokens.len(),
+        1,
+        "the first token, at the step's end"
+    );
+    assert_eq!(rec.client_tokens[0].1, prefill_end);
+    pod.advance_to(secs(2.0), &mut rec);
+    assert_eq!(rec.client_tokens.len(), 4);
+    assert_eq!(pod.next_event(), None, "done");
+}

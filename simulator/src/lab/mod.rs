@@ -146,6 +146,11 @@ impl PodRuntime {
         self.clients.any()
     }
 
+    /// When the pod's engine next does something (see [`Pod::next_event`]).
+    pub fn next_event(&self) -> Option<SimTime> {
+        self.live.as_ref()?.engine.next_event()
+    }
+
     /// Applies the phase in force at `self.now`: starts or stops the pod, sets traffic.
     fn enter_phase(&mut self) {
         let (phase, _) = self.scenario.phase_at(self.now);
@@ -290,8 +295,13 @@ pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter 
     writer
 }
 
-/// How often a driver moves a pod with API requests in flight (wall time).
+/// The longest a driver waits between moves of a pod with API requests in flight
+/// (wall time); it wakes sooner for an engine step that ends sooner.
 const DRIVE_TICK: Duration = Duration::from_millis(5);
+
+/// The shortest such wait, so that a step already due never makes the driver spin
+/// (tokio's timer rounds it up to its 1 ms tick).
+const MIN_DRIVE_WAIT: Duration = Duration::from_micros(100);
 
 /// A scenario's pods, shared with the listeners and moved by a clock.
 #[derive(Clone)]
@@ -405,14 +415,24 @@ impl PodHandle {
         self.now().abort(id);
     }
 
-    /// Moves the pod along the clock while API requests are in flight, so their tokens
-    /// reach their clients as they are generated; sleeps otherwise. Runs until dropped.
+    /// Moves the pod along the clock while API requests are in flight, waking when its
+    /// engine's next step ends, so their tokens reach their clients when they are
+    /// generated; sleeps otherwise. Runs until dropped.
     pub async fn drive(self) {
         loop {
-            if self.now().has_clients() {
-                tokio::time::sleep(DRIVE_TICK).await;
-            } else {
-                self.wake.notified().await;
+            let next = {
+                let runtime = self.now();
+                runtime.has_clients().then(|| runtime.next_event())
+            };
+            match next {
+                None => self.wake.notified().await,
+                Some(event) => {
+                    let wait = event
+                        .and_then(|t| self.clock.wall_time_until(t))
+                        .map_or(DRIVE_TICK, |d| d.clamp(MIN_DRIVE_WAIT, DRIVE_TICK));
+                    // A request that arrives meanwhile joins at the next step, as in vLLM.
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
     }
