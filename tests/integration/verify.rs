@@ -83,8 +83,12 @@ fn verify(
         datasource_uid: "prometheus".to_owned(),
     };
     let sources = Sources {
-        prometheus: rig::Prometheus::new(&prometheus.url, Duration::from_secs(30)),
+        prometheus: Some(rig::Prometheus::new(
+            &prometheus.url,
+            Duration::from_secs(30),
+        )),
         loki: None,
+        grafana: None,
     };
     let mut expectations = scenario
         .map(|(s, _)| builtin(s).unwrap().expectations)

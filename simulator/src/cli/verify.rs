@@ -1,5 +1,5 @@
-//! `vllm-sim verify`: check every panel of a dashboard against a Prometheus, and a
-//! scenario's expectations on top. The report goes to standard output whatever the
+//! `vllm-sim verify`: check every panel of a dashboard against a Prometheus (or
+//! through a Grafana), and a scenario's expectations on top. The report goes to standard output whatever the
 //! outcome; the exit status says whether anything failed.
 
 use std::path::PathBuf;
@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use crate::rig::time::{End, parse_time};
-use crate::rig::{self, Dashboard, Expectation, Format, Loki, Prometheus, Settings, Sources};
+use crate::rig::{
+    self, Dashboard, Expectation, Format, Grafana, Loki, Prometheus, Settings, Sources,
+};
 
 /// The dashboard checked when `--dashboard` is not given.
 const SHIPPED_DASHBOARD: &str = include_str!("../../../dashboard/llm-platform-overview.json");
@@ -19,10 +21,16 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Arguments of `verify`, as typed.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["prometheus", "grafana"])))]
 pub struct VerifyArgs {
     /// Base URL of the Prometheus behind the dashboard, e.g. http://127.0.0.1:9090.
     #[arg(long, value_name = "URL")]
-    pub prometheus: String,
+    pub prometheus: Option<String>,
+    /// Ask every query through this Grafana's `/api/ds/query` instead, with the
+    /// datasources it holds (Loki included), e.g. http://admin:admin@127.0.0.1:3000;
+    /// a service-account token may come in VLLM_SIM_GRAFANA_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub grafana: Option<String>,
     /// The dashboard JSON (or Grafana's API envelope); the shipped dashboard when omitted.
     #[arg(long, value_name = "FILE")]
     pub dashboard: Option<PathBuf>,
@@ -134,8 +142,18 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
                 datasource_uid: args.datasource_uid,
             },
             sources: Sources {
-                prometheus: Prometheus::new(&args.prometheus, QUERY_TIMEOUT),
+                prometheus: args
+                    .prometheus
+                    .as_deref()
+                    .map(|u| Prometheus::new(u, QUERY_TIMEOUT)),
                 loki: args.loki.as_deref().map(|u| Loki::new(u, QUERY_TIMEOUT)),
+                grafana: args
+                    .grafana
+                    .as_deref()
+                    .map(|u| Grafana::new(u, QUERY_TIMEOUT))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)
+                    .context("--grafana")?,
             },
             expectations,
             format: args.format.into(),
@@ -225,6 +243,31 @@ mod tests {
         assert_eq!(c.format, Format::Junit);
         assert!(!c.expectations.is_empty());
         assert!(c.sources.loki.is_some());
+    }
+
+    #[test]
+    fn prometheus_or_grafana_or_both() {
+        let err = Cli::try_parse_from(["vllm-sim", "verify"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--prometheus <URL>") && err.contains("--grafana <URL>"),
+            "{err}"
+        );
+        let c = VerifyConfig::try_from(parse(&["--grafana", "http://admin:admin@g:3000"])).unwrap();
+        assert!(c.sources.prometheus.is_none());
+        assert_eq!(
+            c.sources.grafana.as_ref().map(Grafana::base_url),
+            Some("http://g:3000")
+        );
+        let e = VerifyConfig::try_from(parse(&["--grafana", "g:3000"])).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "--grafana: \"g:3000\" is not an http:// or https:// URL"
+        );
+        let both = parse(&["--prometheus=http://p:9090", "--grafana=http://g:3000"]);
+        let c = VerifyConfig::try_from(both).unwrap();
+        assert!(c.sources.prometheus.is_some() && c.sources.grafana.is_some());
     }
 
     #[test]

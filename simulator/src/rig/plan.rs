@@ -55,6 +55,11 @@ pub struct Query {
     pub ref_id: String,
     /// The interpolated expression.
     pub expr: String,
+    /// The expression as the dashboard has it, macros and variables left in (what
+    /// Grafana's own backend is sent).
+    pub raw_expr: String,
+    /// The uid of the datasource it goes to.
+    pub datasource_uid: String,
     /// The target's `legendFormat`.
     pub legend: Option<String>,
     /// How to run it.
@@ -96,7 +101,8 @@ pub enum QueryKind {
 /// Where a target's queries go.
 enum Source {
     Prometheus,
-    Loki,
+    /// A Loki datasource, by uid.
+    Loki(String),
     Unchecked(String),
     Wrong(String),
 }
@@ -147,9 +153,9 @@ pub(super) fn plan_panel(dashboard: &Dashboard, panel: &Panel, settings: &Settin
             target.ref_id.clone()
         };
         let source = source(dashboard, panel, target, settings);
-        let loki = match source {
-            Source::Prometheus => false,
-            Source::Loki => true,
+        let (loki, datasource_uid) = match source {
+            Source::Prometheus => (false, settings.datasource_uid.clone()),
+            Source::Loki(uid) => (true, uid),
             Source::Unchecked(kind) => {
                 unchecked.push(kind);
                 continue;
@@ -164,6 +170,8 @@ pub(super) fn plan_panel(dashboard: &Dashboard, panel: &Panel, settings: &Settin
                 target: i,
                 ref_id,
                 expr: kind_expr.1,
+                raw_expr: expr.to_owned(),
+                datasource_uid,
                 legend: target.legend_format.clone(),
                 kind: kind_expr.0,
             }),
@@ -263,7 +271,12 @@ fn source(dashboard: &Dashboard, panel: &Panel, target: &Target, settings: &Sett
             .filter(|k| !k.is_empty())
             .unwrap_or(plugin);
         return match kind {
-            "loki" => Source::Loki,
+            "loki" => Source::Loki(
+                var.values()
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "loki".to_owned()),
+            ),
             "prometheus" => match var.values().first().map(String::as_str) {
                 None | Some("default") => Source::Prometheus,
                 Some(v) if v == want => Source::Prometheus,
@@ -276,7 +289,7 @@ fn source(dashboard: &Dashboard, panel: &Panel, target: &Target, settings: &Sett
         };
     }
     match ds.kind.as_deref().unwrap_or("prometheus") {
-        "loki" => Source::Loki,
+        "loki" => Source::Loki(uid.unwrap_or("loki").to_owned()),
         "prometheus" | "" => match uid {
             None => Source::Prometheus,
             Some(u) if u == want => Source::Prometheus,

@@ -68,6 +68,8 @@ impl std::error::Error for ApiError {}
 #[derive(Clone, Debug)]
 pub struct Prometheus {
     base: String,
+    /// The `Authorization` header, for a Prometheus behind a proxy that wants one.
+    authorization: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -77,7 +79,29 @@ impl Prometheus {
     pub fn new(base_url: &str, timeout: Duration) -> Prometheus {
         Prometheus {
             base: base_url.trim_end_matches('/').to_owned(),
+            authorization: None,
             agent: agent(timeout),
+        }
+    }
+
+    /// The same, sending `authorization` as the `Authorization` header (e.g. through
+    /// Grafana's datasource proxy).
+    pub fn with_authorization(
+        base_url: &str,
+        authorization: Option<String>,
+        timeout: Duration,
+    ) -> Prometheus {
+        Prometheus {
+            authorization,
+            ..Prometheus::new(base_url, timeout)
+        }
+    }
+
+    fn post(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        let request = self.agent.post(url);
+        match &self.authorization {
+            Some(auth) => request.header("Authorization", auth),
+            None => request,
         }
     }
 
@@ -96,7 +120,7 @@ impl Prometheus {
             ("end", seconds(end)),
             ("step", seconds(step)),
         ];
-        let answer = self.agent.post(&url).send_form(form);
+        let answer = self.post(&url).send_form(form);
         read(&url, answer)
     }
 
@@ -111,13 +135,15 @@ impl Prometheus {
             url: url.clone(),
             message: e.to_string(),
         };
-        let mut response = self
+        let mut request = self
             .agent
             .get(&url)
             .query("start", seconds(start))
-            .query("end", seconds(end))
-            .call()
-            .map_err(transport)?;
+            .query("end", seconds(end));
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth);
+        }
+        let mut response = request.call().map_err(transport)?;
         let body = response.body_mut().read_to_string().map_err(transport)?;
         super::drift::parse_names(&body)
     }
@@ -126,7 +152,7 @@ impl Prometheus {
     pub fn query(&self, expr: &str, time: f64) -> Result<Vec<Series>, ApiError> {
         let url = format!("{}/api/v1/query", self.base);
         let form = [("query", expr.to_owned()), ("time", seconds(time))];
-        let answer = self.agent.post(&url).send_form(form);
+        let answer = self.post(&url).send_form(form);
         read(&url, answer)
     }
 }

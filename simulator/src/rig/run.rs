@@ -2,13 +2,15 @@
 //! given) every query once, then judge the answers with [`evaluate`].
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::dashboard::Dashboard;
 use super::drift;
 use super::evaluate::{Answers, QueryKey, evaluate};
 use super::expect::Expectation;
+use super::grafana::{DsQuery, Grafana};
 use super::loki_api::{Loki, LokiQuery};
-use super::plan::{Action, PanelPlan, QueryKind, Settings, plan};
+use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
 use super::prom_api::{ApiError, Prometheus, Series};
 use super::report::Report;
 
@@ -16,9 +18,12 @@ use super::report::Report;
 #[derive(Clone, Debug)]
 pub struct Sources {
     /// The Prometheus behind the dashboard's Prometheus datasource.
-    pub prometheus: Prometheus,
-    /// The Loki behind its Loki datasource; Loki panels are skipped without one.
+    pub prometheus: Option<Prometheus>,
+    /// The Loki behind its Loki datasource; Loki panels are skipped without one (or
+    /// Grafana).
     pub loki: Option<Loki>,
+    /// A Grafana holding the datasources: when given, every query goes through it.
+    pub grafana: Option<Grafana>,
 }
 
 /// Checks every panel of `dashboard` against `sources`, and `expectations` on top,
@@ -32,15 +37,25 @@ pub fn verify(
     let plans = plan(dashboard, settings);
     let answers = fetch(&plans, sources);
     let mut report = evaluate(dashboard, settings, &answers, expectations);
-    match drift::find(dashboard, &plans, settings, &sources.prometheus) {
+    let names = sources.prometheus.clone().or_else(|| {
+        let g = sources.grafana.as_ref()?;
+        Some(g.prometheus_proxy(&settings.datasource_uid, NAMES_TIMEOUT))
+    });
+    let Some(names) = names else {
+        return report;
+    };
+    match drift::find(dashboard, &plans, settings, &names) {
         Ok(found) => report.drift = found,
         Err(e) => report.drift_error = Some(format!("metric drift not checked: {e}")),
     }
     report
 }
 
+/// How long the metric-name lookup through Grafana's proxy may take.
+const NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs every planned query, each distinct one once; Loki queries only with a
-/// Loki server.
+/// Loki server (or Grafana).
 pub fn fetch(plans: &[PanelPlan<'_>], sources: &Sources) -> Answers {
     let mut answers = Answers::new();
     let mut asked: BTreeMap<String, Result<Vec<Series>, ApiError>> = BTreeMap::new();
@@ -50,13 +65,16 @@ pub fn fetch(plans: &[PanelPlan<'_>], sources: &Sources) -> Answers {
         };
         for q in queries {
             let is_loki = matches!(q.kind, QueryKind::Loki { .. });
-            if is_loki && sources.loki.is_none() {
+            if is_loki && sources.loki.is_none() && sources.grafana.is_none() {
                 continue;
             }
-            let key = format!("{:?}\u{0}{}", q.kind, q.expr);
+            let key = format!(
+                "{:?}\u{0}{}\u{0}{}\u{0}{}",
+                q.kind, q.expr, q.raw_expr, q.datasource_uid
+            );
             let answer = asked
                 .entry(key)
-                .or_insert_with(|| ask(sources, &q.kind, &q.expr))
+                .or_insert_with(|| ask(sources, q, p.panel.max_data_points))
                 .clone();
             answers.insert(
                 QueryKey {
@@ -70,12 +88,34 @@ pub fn fetch(plans: &[PanelPlan<'_>], sources: &Sources) -> Answers {
     answers
 }
 
-fn ask(sources: &Sources, kind: &QueryKind, expr: &str) -> Result<Vec<Series>, ApiError> {
+fn ask(
+    sources: &Sources,
+    q: &Query,
+    max_data_points: Option<f64>,
+) -> Result<Vec<Series>, ApiError> {
+    let (kind, expr) = (&q.kind, q.expr.as_str());
+    if let Some(grafana) = &sources.grafana {
+        let loki = matches!(kind, QueryKind::Loki { .. });
+        return grafana.query(&DsQuery {
+            datasource_type: if loki { "loki" } else { "prometheus" },
+            datasource_uid: &q.datasource_uid,
+            expr: &q.raw_expr,
+            kind,
+            max_data_points,
+        });
+    }
+    let no_prometheus = || ApiError::Decode("no Prometheus server given".to_owned());
     match kind {
-        QueryKind::Range { start, end, step } => {
-            sources.prometheus.query_range(expr, *start, *end, *step)
-        }
-        QueryKind::Instant { time } => sources.prometheus.query(expr, *time),
+        QueryKind::Range { start, end, step } => sources
+            .prometheus
+            .as_ref()
+            .ok_or_else(no_prometheus)?
+            .query_range(expr, *start, *end, *step),
+        QueryKind::Instant { time } => sources
+            .prometheus
+            .as_ref()
+            .ok_or_else(no_prometheus)?
+            .query(expr, *time),
         QueryKind::Loki {
             start,
             end,
