@@ -10,6 +10,8 @@
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
 //! - `config`: the shipped Prometheus configuration;
 //! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
+//! - `docker` (with `--features docker`): Prometheus from its image, and the compose
+//!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab.
 
@@ -17,6 +19,8 @@ mod bad_scenarios;
 mod bench;
 mod config;
 mod dashboard;
+#[cfg(feature = "docker")]
+mod docker;
 mod exposition;
 mod fleet;
 mod gateway;

@@ -6,7 +6,7 @@
 //! tests say so and skip, unless `CI` or `VLLM_SIM_REQUIRE_PROMETHEUS` is set, which
 //! makes that a failure.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -69,12 +69,27 @@ impl Sim {
         Sim::start_with_harness(scenario, speed, None)
     }
 
+    /// Like [`Sim::start`], listening on `ip` (e.g. every address, for a container to
+    /// scrape).
+    pub fn start_on(scenario: Scenario, speed: f64, ip: IpAddr) -> Sim {
+        Sim::start_full(scenario, speed, None, ip)
+    }
+
     /// Like [`Sim::start`], the gateway's /metrics also showing `harness`'s families, as
     /// with `vllm-sim run --bench`.
     pub fn start_with_harness(
         scenario: Scenario,
         speed: f64,
         harness: Option<&HarnessMetrics>,
+    ) -> Sim {
+        Sim::start_full(scenario, speed, harness, IpAddr::from([127, 0, 0, 1]))
+    }
+
+    fn start_full(
+        scenario: Scenario,
+        speed: f64,
+        harness: Option<&HarnessMetrics>,
+        ip: IpAddr,
     ) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -87,8 +102,8 @@ impl Sim {
         let mut apps = Vec::new();
         for pod in lab.pods() {
             let listener = runtime
-                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-                .expect("bind a loopback port");
+                .block_on(tokio::net::TcpListener::bind((ip, 0)))
+                .expect("bind a port");
             pods.push((pod.name(), listener.local_addr().expect("local addr")));
             apps.push(pod.app());
             let mut stopped = stopped.clone();
@@ -97,8 +112,8 @@ impl Sim {
             }));
         }
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind a loopback port");
+            .block_on(tokio::net::TcpListener::bind((ip, 0)))
+            .expect("bind a port");
         let gateway = listener.local_addr().expect("local addr");
         let mut registry = Registry::default();
         if let Some(harness) = harness {
@@ -119,6 +134,30 @@ impl Sim {
             stop,
             runtime: Some(runtime),
         }
+    }
+
+    /// A Prometheus configuration scraping each pod every `interval`, with the `app`
+    /// label added by the scrape config as Kubernetes relabelling would, and the
+    /// gateway as job `lab-gateway`; targets on `host` (their own address if `None`).
+    pub fn scrape_config(&self, interval: &str, host: Option<&str>) -> String {
+        let target = |addr: &SocketAddr| match host {
+            Some(h) => format!("{h}:{}", addr.port()),
+            None => addr.to_string(),
+        };
+        let mut config = format!(
+            "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
+        );
+        for ((_, addr), app) in self.pods.iter().zip(&self.apps) {
+            config.push_str(&format!(
+                "      - targets: ['{}']\n        labels: {{app: '{app}'}}\n",
+                target(addr)
+            ));
+        }
+        config.push_str(&format!(
+            "  - job_name: lab-gateway\n    static_configs:\n      - targets: ['{}']\n",
+            target(&self.gateway)
+        ));
+        config
     }
 
     /// The address of the pod called `name`.
@@ -154,19 +193,7 @@ impl Prometheus {
     /// as job `lab-gateway`.
     pub fn start(sim: &Sim, interval: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = format!(
-            "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
-        );
-        for ((_, addr), app) in sim.pods.iter().zip(&sim.apps) {
-            config.push_str(&format!(
-                "      - targets: ['{addr}']\n        labels: {{app: '{app}'}}\n"
-            ));
-        }
-        config.push_str(&format!(
-            "  - job_name: lab-gateway\n    static_configs:\n      - targets: ['{}']\n",
-            sim.gateway
-        ));
-        Prometheus::start_with_config(&config, dir)
+        Prometheus::start_with_config(&sim.scrape_config(interval, None), dir)
     }
 
     /// Starts Prometheus, scraping nothing, on TSDB blocks built by
