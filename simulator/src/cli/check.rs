@@ -34,7 +34,8 @@ pub(super) fn execute(args: CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One line per pod: where it listens and how its GPU memory is split.
+/// One line per pod: where it listens, how its GPU memory is split and which vLLM
+/// version's metrics it exposes.
 pub(super) fn summary(s: &Scenario) -> String {
     let mut out = format!(
         "  scenario {} ({} phases, seed {})\n",
@@ -45,9 +46,9 @@ pub(super) fn summary(s: &Scenario) -> String {
     for p in &s.pods {
         let kv_tokens = u64::from(p.memory.num_gpu_blocks) * u64::from(p.config.block_size);
         out.push_str(&format!(
-            "  {:<18} :{:<5} {:<9} {:<4} weights {:>5.2} GiB, KV {:>5.2} GiB = {} blocks ({} tokens), max_model_len {}\n",
+            "  {:<18} :{:<5} {:<9} {:<4} weights {:>5.2} GiB, KV {:>5.2} GiB = {} blocks ({} tokens), max_model_len {}, {} metrics\n",
             p.name, p.port, p.gpu.name, p.model.quantization, p.memory.weights_gib, p.memory.kv_gib,
-            p.memory.num_gpu_blocks, kv_tokens, p.config.max_model_len,
+            p.memory.num_gpu_blocks, kv_tokens, p.config.max_model_len, p.profile.name(),
         ));
     }
     out
