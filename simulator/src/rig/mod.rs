@@ -10,7 +10,7 @@
 //!   dashboard variables, as Grafana computes and replaces them.
 //! - [`mod@plan`]: each panel's datasource check and queries (pure).
 //! - [`prom_api`], [`loki_api`]: blocking HTTP clients and their result parsing;
-//!   [`grafana`]: the same questions asked through Grafana's `/api/ds/query`.
+//!   [`grafana_api`]: the same questions asked through Grafana's `/api/ds/query`.
 //! - [`legend`], [`reduce`], [`threshold`], [`units`]: naming series, reducing
 //!   them, colouring values and writing them, as Grafana shows them.
 //! - [`mod@evaluate`] and `check`: from answers and [`Expectation`]s to a [`Report`]
@@ -26,7 +26,7 @@ pub mod dashboard;
 pub mod drift;
 pub mod evaluate;
 pub mod expect;
-pub mod grafana;
+pub mod grafana_api;
 pub mod interpolate;
 pub mod interval;
 pub mod legend;
@@ -44,7 +44,7 @@ pub use dashboard::{Dashboard, DashboardError};
 pub use drift::{Drift, DriftStatus};
 pub use evaluate::{Answers, QueryKey, evaluate};
 pub use expect::{Expectation, PanelRef};
-pub use grafana::Grafana;
+pub use grafana_api::Grafana;
 pub use loki_api::Loki;
 pub use plan::{Settings, plan};
 pub use prom_api::{ApiError, Prometheus, Series};

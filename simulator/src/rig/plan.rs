@@ -55,9 +55,10 @@ pub struct Query {
     pub ref_id: String,
     /// The interpolated expression.
     pub expr: String,
-    /// The expression as the dashboard has it, macros and variables left in (what
-    /// Grafana's own backend is sent).
-    pub raw_expr: String,
+    /// The expression as Grafana's frontend sends it to its backend: dashboard
+    /// variables, `$__from` and `$__to` replaced, the interval macros
+    /// (`$__rate_interval` and friends) left for the backend.
+    pub grafana_expr: String,
     /// The uid of the datasource it goes to.
     pub datasource_uid: String,
     /// The target's `legendFormat`.
@@ -170,7 +171,7 @@ pub(super) fn plan_panel(dashboard: &Dashboard, panel: &Panel, settings: &Settin
                 target: i,
                 ref_id,
                 expr: kind_expr.1,
-                raw_expr: expr.to_owned(),
+                grafana_expr: variables(expr, &scope),
                 datasource_uid,
                 legend: target.legend_format.clone(),
                 kind: kind_expr.0,
@@ -354,6 +355,7 @@ mod tests {
         );
         let Action::Run(q) = a else { panic!("{a:?}") };
         assert_eq!(q[0].expr, "rate(x[1m0s])");
+        assert_eq!(q[0].grafana_expr, "rate(x[$__rate_interval])");
         assert_eq!(q[0].legend.as_deref(), Some("L"));
         assert_eq!(
             q[0].kind,
@@ -363,6 +365,23 @@ mod tests {
                 step: 15.0
             }
         );
+    }
+
+    #[test]
+    fn grafana_gets_variables_replaced_and_interval_macros_left() {
+        let a = actions(
+            r#"{"templating": {"list": [{"name": "app", "type": "custom", "current": {"value": "awq"}}]},
+                "panels": [{"type": "stat", "targets": [{"refId": "A",
+                  "expr": "sum(rate(x{app=\"$app\"}[$__rate_interval])) @ ${__to:date:seconds}"}]}]}"#,
+        );
+        let Action::Run(q) = &a[0] else {
+            panic!("{a:?}")
+        };
+        assert_eq!(
+            q[0].grafana_expr,
+            "sum(rate(x{app=\"awq\"}[$__rate_interval])) @ 1700003607"
+        );
+        assert_eq!(q[0].expr, "sum(rate(x{app=\"awq\"}[1m0s])) @ 1700003607");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::dashboard::Dashboard;
 use super::drift;
 use super::evaluate::{Answers, QueryKey, evaluate};
 use super::expect::Expectation;
-use super::grafana::{DsQuery, Grafana};
+use super::grafana_api::{DsQuery, Grafana};
 use super::loki_api::{Loki, LokiQuery};
 use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
 use super::prom_api::{ApiError, Prometheus, Series};
@@ -70,7 +70,7 @@ pub fn fetch(plans: &[PanelPlan<'_>], sources: &Sources) -> Answers {
             }
             let key = format!(
                 "{:?}\u{0}{}\u{0}{}\u{0}{}",
-                q.kind, q.expr, q.raw_expr, q.datasource_uid
+                q.kind, q.expr, q.grafana_expr, q.datasource_uid
             );
             let answer = asked
                 .entry(key)
@@ -99,7 +99,8 @@ fn ask(
         return grafana.query(&DsQuery {
             datasource_type: if loki { "loki" } else { "prometheus" },
             datasource_uid: &q.datasource_uid,
-            expr: &q.raw_expr,
+            expr: &q.grafana_expr,
+            legend_format: q.legend.as_deref(),
             kind,
             max_data_points,
         });

@@ -2,12 +2,16 @@
 //! asks every panel's question through Grafana itself: its datasources, its macro and
 //! interval handling, its Prometheus and Loki plugins.
 //!
-//! Each planned query goes as one request with the target's expression as the
-//! dashboard has it (`$__rate_interval` and friends left for Grafana to replace). The
-//! answer's data frames become the same [`Series`] the Prometheus and Loki clients
-//! return: a number field per series (its labels from the field, or from the string
-//! columns of a table frame), and for log frames one point per line, grouped by the
-//! line's labels, as the Loki client does.
+//! Each planned query goes as one request, its expression as Grafana's frontend sends
+//! it (dashboard variables replaced, `$__rate_interval` and friends left for Grafana's
+//! backend), with the target's datasource uid and legend format. The answer's data
+//! frames become the same [`Series`] the Prometheus and Loki clients return: a number
+//! field per series (its labels from the field, or from the string columns of a table
+//! frame; null is NaN, `+Inf` and `-Inf` come from the frame's `entities`), and for log
+//! frames one point per line, grouped by the line's labels, as the Loki client does.
+//!
+//! It does not plan, interpolate or judge: [`plan`](mod@super::plan) and
+//! [`evaluate`](mod@super::evaluate) do.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -37,8 +41,10 @@ pub struct DsQuery<'a> {
     pub datasource_type: &'a str,
     /// The datasource's uid.
     pub datasource_uid: &'a str,
-    /// The expression, as the dashboard has it.
+    /// The expression, as Grafana's frontend sends it.
     pub expr: &'a str,
+    /// The target's `legendFormat`, if it has one.
+    pub legend_format: Option<&'a str>,
     /// The range, step or time the rig planned.
     pub kind: &'a QueryKind,
     /// The panel's `maxDataPoints`, if it sets one.
@@ -105,14 +111,27 @@ impl Grafana {
         let mut response = request.send_json(request_body(q)).map_err(transport)?;
         let status = response.status().as_u16();
         let body = response.body_mut().read_to_string().map_err(transport)?;
-        match parse_frames(&body) {
-            Err(ApiError::Decode(_)) if !(200..300).contains(&status) => Err(ApiError::Http {
-                url,
+        answer(&url, status, &body)
+    }
+}
+
+/// An answer from `url` as series, or the error it names: the query's own error
+/// (Grafana's 400 when a datasource refused it), else for another failing status
+/// Grafana's `message` (e.g. 404 "Data source not found") or the body's start.
+fn answer(url: &str, status: u16, body: &str) -> Result<Vec<Series>, ApiError> {
+    match parse_frames(body) {
+        Err(ApiError::Decode(_)) if !(200..300).contains(&status) => {
+            let message = serde_json::from_str::<Value>(body)
+                .ok()
+                .and_then(|v| Some(v.get("message")?.as_str()?.to_owned()));
+            let body = message.unwrap_or_else(|| body.chars().take(300).collect());
+            Err(ApiError::Http {
+                url: url.to_owned(),
                 status,
-                body: body.chars().take(300).collect::<String>().trim().to_owned(),
-            }),
-            other => other,
+                body: body.trim().to_owned(),
+            })
         }
+        other => other,
     }
 }
 
@@ -167,6 +186,9 @@ pub fn request_body(q: &DsQuery<'_>) -> Value {
     query["datasource"] = datasource;
     query["expr"] = json!(q.expr);
     query["maxDataPoints"] = json!(max_data_points);
+    if let Some(legend) = q.legend_format {
+        query["legendFormat"] = json!(legend);
+    }
     json!({"from": from, "to": to, "queries": [query]})
 }
 
@@ -212,6 +234,35 @@ struct Field<'a> {
     kind: &'a str,
     labels: BTreeMap<String, String>,
     values: &'a [Value],
+    /// The rows holding `+Inf` and `-Inf`: JSON has no infinities, so a frame sends
+    /// null and lists the rows under `data.entities` (NaN rows are null already).
+    infinities: Vec<(usize, f64)>,
+}
+
+impl Field<'_> {
+    /// Row `row`'s number; null (and anything not a number) is NaN.
+    fn number(&self, row: usize) -> f64 {
+        if let Some((_, inf)) = self.infinities.iter().find(|(r, _)| *r == row) {
+            return *inf;
+        }
+        self.values.get(row).map_or(f64::NAN, number)
+    }
+}
+
+/// The `+Inf` and `-Inf` rows of an `entities` entry (`{"Inf": [1], "NegInf": [4]}`).
+fn infinities(entity: Option<&Value>) -> Vec<(usize, f64)> {
+    let rows = |key: &str, value: f64| {
+        entity
+            .and_then(|e| e.get(key))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .filter_map(move |r| Some((usize::try_from(r).ok()?, value)))
+    };
+    rows("Inf", f64::INFINITY)
+        .chain(rows("NegInf", f64::NEG_INFINITY))
+        .collect()
 }
 
 fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
@@ -221,6 +272,11 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
         .ok_or_else(|| ApiError::Decode("a frame without schema.fields".to_owned()))?;
     let values = frame
         .pointer("/data/values")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let entities = frame
+        .pointer("/data/entities")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
@@ -236,6 +292,7 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
+            infinities: infinities(entities.get(i)),
         })
         .collect();
     let time = fields.iter().find(|f| f.kind == "time");
@@ -268,7 +325,7 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
     for field in fields.iter().filter(|f| f.kind == "number") {
         if strings.is_empty() {
             let points = (0..field.values.len())
-                .map(|row| (at(row), number(&field.values[row])))
+                .map(|row| (at(row), field.number(row)))
                 .collect();
             out.push(Series {
                 labels: field.labels.clone(),
@@ -285,7 +342,7 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
                 }
                 out.push(Series {
                     labels,
-                    points: vec![(at(row), number(&field.values[row]))],
+                    points: vec![(at(row), field.number(row))],
                 });
             }
         }
@@ -341,6 +398,7 @@ mod tests {
             datasource_type: "prometheus",
             datasource_uid: "prometheus",
             expr: "sum(rate(x[$__rate_interval]))",
+            legend_format: Some("{{app}}"),
             kind: &kind,
             max_data_points: None,
         };
@@ -349,7 +407,7 @@ mod tests {
             json!({"from": "1700000000000", "to": "1700001800000", "queries": [{
                 "refId": "A", "datasource": {"type": "prometheus", "uid": "prometheus"},
                 "expr": "sum(rate(x[$__rate_interval]))", "range": true, "instant": false,
-                "intervalMs": 15000, "maxDataPoints": 1000.0}]})
+                "intervalMs": 15000, "maxDataPoints": 1000.0, "legendFormat": "{{app}}"}]})
         );
         let loki = QueryKind::Loki {
             start: 10.0,
@@ -362,6 +420,7 @@ mod tests {
             datasource_type: "loki",
             datasource_uid: "loki",
             expr: "{a=\"b\"}",
+            legend_format: None,
             kind: &loki,
             max_data_points: Some(500.0),
         });
@@ -370,6 +429,7 @@ mod tests {
         assert_eq!(body["queries"][0]["datasource"]["uid"], "loki");
         assert_eq!(body["queries"][0]["maxDataPoints"], 500.0);
         assert_eq!(body["from"], "10000");
+        assert!(body["queries"][0].get("legendFormat").is_none());
     }
 
     #[test]
@@ -389,6 +449,18 @@ mod tests {
         assert_eq!(s[1].points, [(1_700_000_000.0, 2.0)]);
         let empty = r#"{"results":{"A":{"status":200,"frames":[]}}}"#;
         assert_eq!(parse_frames(empty).unwrap(), []);
+    }
+
+    #[test]
+    fn infinities_come_from_the_frame_entities() {
+        let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+            {"name":"Time","type":"time"},{"name":"Value","type":"number"}]},
+            "data":{"values":[[1000,2000,3000,4000],[null,null,null,0.5]],
+              "entities":[null,{"NaN":[0],"Inf":[1],"NegInf":[2,99]}]}}]}}}"#;
+        let s = parse_frames(body).unwrap();
+        let values: Vec<f64> = s[0].points.iter().map(|p| p.1).collect();
+        assert!(values[0].is_nan());
+        assert_eq!(values[1..], [f64::INFINITY, f64::NEG_INFINITY, 0.5]);
     }
 
     #[test]
@@ -431,6 +503,37 @@ mod tests {
     }
 
     #[test]
+    fn failing_statuses_say_why() {
+        let url = "http://g:3000/api/ds/query";
+        let refused =
+            r#"{"results":{"A":{"error":"parse error","errorSource":"downstream","status":400}}}"#;
+        assert_eq!(
+            answer(url, 400, refused).unwrap_err().to_string(),
+            "grafana 400: parse error"
+        );
+        let unknown = r#"{"message":"Data source not found","traceID":""}"#;
+        assert_eq!(
+            answer(url, 404, unknown).unwrap_err().to_string(),
+            "HTTP 404 from http://g:3000/api/ds/query: Data source not found"
+        );
+        let e = answer(url, 502, "<html>Bad Gateway</html>").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "HTTP 502 from http://g:3000/api/ds/query: <html>Bad Gateway</html>"
+        );
+        let e = answer(url, 200, "{\"results\":").unwrap_err();
+        assert!(
+            e.to_string().starts_with("unexpected answer: not JSON"),
+            "{e}"
+        );
+        let unauthorized = r#"{"message":"Unauthorized"}"#;
+        assert!(matches!(
+            answer(url, 401, unauthorized),
+            Err(ApiError::Http { status: 401, .. })
+        ));
+    }
+
+    #[test]
     fn credentials_come_from_the_url_or_a_token() {
         let g = Grafana::with_token(
             "http://admin:admin@127.0.0.1:3000/",
@@ -462,6 +565,7 @@ mod tests {
                 datasource_type: "prometheus",
                 datasource_uid: "prometheus",
                 expr: "up",
+                legend_format: None,
                 kind: &kind,
                 max_data_points: None,
             })
