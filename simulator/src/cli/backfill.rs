@@ -79,19 +79,18 @@ pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let writer = backfill(Arc::new(scenario), &plan);
-    let samples = if args.out.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        let n = writer.write(&mut out)?;
-        out.flush()?;
-        n
+    // Standard output is line-buffered: one large buffer either way.
+    let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+        Box::new(std::io::stdout().lock())
     } else {
-        let file = File::create(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))?;
-        let mut out = BufWriter::new(file);
-        let n = writer.write(&mut out)?;
-        out.flush()?;
-        n
+        Box::new(
+            File::create(&args.out)
+                .with_context(|| format!("cannot create {}", args.out.display()))?,
+        )
     };
+    let mut out = BufWriter::with_capacity(1 << 20, out);
+    let samples = writer.write(&mut out)?;
+    out.flush()?;
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
         "{samples} samples from {} to {} in {secs:.2} s ({:.0} samples/s)",

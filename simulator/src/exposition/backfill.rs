@@ -112,6 +112,32 @@ impl BackfillWriter {
         self.last_scrape.insert(target_labels.to_owned(), cache);
     }
 
+    /// Joins writers that saw different targets into one: families in the order the
+    /// parts first name them, each family's metrics part by part. A family's header is
+    /// the first part's.
+    pub fn merge(parts: impl IntoIterator<Item = BackfillWriter>) -> BackfillWriter {
+        let mut merged = BackfillWriter::new();
+        for part in parts {
+            let mut names = vec![String::new(); part.families.len()];
+            for (name, index) in part.by_name {
+                names[index] = name;
+            }
+            for (name, family) in names.iter().zip(part.families) {
+                let index = merged.family(name);
+                let into = &mut merged.families[index];
+                if into.header.is_empty() {
+                    into.header = family.header;
+                }
+                let offset = into.metrics.len();
+                into.by_key
+                    .extend(family.by_key.into_iter().map(|(k, i)| (k, i + offset)));
+                into.metrics.extend(family.metrics);
+            }
+            merged.last_scrape.extend(part.last_scrape);
+        }
+        merged
+    }
+
     /// Adds the `up` sample Prometheus records for every scrape.
     pub fn add_up(&mut self, target_labels: &str, millis: i64, up: bool) {
         let index = self.family("up");
@@ -304,6 +330,33 @@ mod tests {
         assert!(text.starts_with("# HELP up The scraping was successful.\n# TYPE up gauge\nup{job=\"j\",instance=\"x\"} 1 1.000\n"));
         assert!(
             text.ends_with("b_total{model_name=\"m\",job=\"j\",instance=\"y\"} 3.0 1.000\n# EOF\n")
+        );
+    }
+
+    #[test]
+    fn merged_writers_print_each_family_once_and_every_target() {
+        let (x, y) = ("job=\"j\",instance=\"x\"", "job=\"j\",instance=\"y\"");
+        let mut parts = [BackfillWriter::new(), BackfillWriter::new()];
+        for (w, target) in parts.iter_mut().zip([x, y]) {
+            for t in [1000, 16000] {
+                w.add_up(target, t, true);
+                w.add_scrape(SCRAPE, target, t);
+            }
+        }
+        let mut merged = Vec::new();
+        let samples = BackfillWriter::merge(parts).write(&mut merged).unwrap();
+        let mut single = BackfillWriter::new();
+        for target in [x, y] {
+            for t in [1000, 16000] {
+                single.add_up(target, t, true);
+                single.add_scrape(SCRAPE, target, t);
+            }
+        }
+        let mut expected = Vec::new();
+        assert_eq!(samples, single.write(&mut expected).unwrap());
+        assert_eq!(
+            String::from_utf8(merged).unwrap(),
+            String::from_utf8(expected).unwrap()
         );
     }
 

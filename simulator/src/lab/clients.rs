@@ -70,14 +70,24 @@ impl Clients {
 pub(super) struct Tee<'a> {
     pub(super) metrics: &'a mut PodMetrics,
     pub(super) clients: &'a mut Clients,
-    pub(super) gateway: Option<&'a GatewayRoute>,
+    pub(super) gateway: Option<&'a mut GatewayRoute>,
 }
 
-/// The gateway route of a pod's scenario traffic: its team and the gateway's metrics.
+/// The gateway route of a pod's scenario traffic: its team and where it is counted.
 #[derive(Debug)]
 pub(super) struct GatewayRoute {
     pub(super) team: String,
-    pub(super) metrics: GatewayMetrics,
+    pub(super) counts: GatewayCounts,
+}
+
+/// Where a routed request is counted.
+#[derive(Debug)]
+pub(super) enum GatewayCounts {
+    /// In the gateway's metrics, at once.
+    Metrics(GatewayMetrics),
+    /// In a journal of (HTTP status, milliseconds), in order, for a backfill to
+    /// replay into the gateway's metrics.
+    Journal(Vec<(u16, f64)>),
 }
 
 impl EventSink for Tee<'_> {
@@ -91,13 +101,16 @@ impl EventSink for Tee<'_> {
 
     fn finished(&mut self, request: &FinishedRequest) {
         self.metrics.finished(request);
-        if let (None, Some(route)) = (request.client, self.gateway) {
+        if let (None, Some(route)) = (request.client, self.gateway.as_deref_mut()) {
             let status = match request.reason {
                 FinishReason::Abort => gateway::CLIENT_CLOSED,
                 FinishReason::Stop | FinishReason::Length => 200,
             };
             let millis = request.e2e * 1000.0 + gateway::ROUTING_MS;
-            route.metrics.observe(&route.team, status, millis);
+            match &mut route.counts {
+                GatewayCounts::Metrics(metrics) => metrics.observe(&route.team, status, millis),
+                GatewayCounts::Journal(journal) => journal.push((status, millis)),
+            }
         }
         if let Some(tx) = request
             .client

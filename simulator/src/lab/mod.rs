@@ -6,8 +6,10 @@
 //! scrapes. [`Lab`] shares the runtimes with the HTTP listeners, each behind its own
 //! lock, and reads the time from an injected [`Clock`].
 
+mod backfill;
 mod clients;
 
+pub use backfill::{BackfillPlan, backfill};
 pub use clients::ClientEvent;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,11 +19,11 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::clock::{Clock, SimTime};
 use crate::engine::{ClientRequest, Pod, Traffic};
-use crate::exposition::{self, BackfillWriter, Format};
+use crate::exposition::{self, Format};
 use crate::gateway::GatewayMetrics;
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
 use crate::scenario::{PodSpec, Scenario};
-use clients::{Clients, GatewayRoute, Tee};
+use clients::{Clients, GatewayCounts, GatewayRoute, Tee};
 
 /// A live incarnation of a pod: from one start to its next outage.
 #[derive(Debug)]
@@ -66,11 +68,23 @@ impl PodRuntime {
     /// routed for the pod's team (the scenario's traffic is a harness behind the
     /// gateway). A pod without a team gets no gateway traffic.
     pub fn route_through(&mut self, metrics: GatewayMetrics) {
+        self.route(GatewayCounts::Metrics(metrics));
+    }
+
+    /// The requests routed since the last call, when counted in a journal.
+    fn take_gateway_journal(&mut self) -> Vec<(u16, f64)> {
+        match self.gateway.as_mut().map(|route| &mut route.counts) {
+            Some(GatewayCounts::Journal(journal)) => std::mem::take(journal),
+            _ => Vec::new(),
+        }
+    }
+
+    fn route(&mut self, counts: GatewayCounts) {
         self.gateway = self
             .spec()
             .team
             .clone()
-            .map(|team| GatewayRoute { team, metrics });
+            .map(|team| GatewayRoute { team, counts });
     }
 
     /// The pod's specification.
@@ -107,7 +121,7 @@ impl PodRuntime {
                 let mut sink = Tee {
                     metrics: &mut live.metrics,
                     clients: &mut self.clients,
-                    gateway: self.gateway.as_ref(),
+                    gateway: self.gateway.as_mut(),
                 };
                 live.engine.advance_to(until, &mut sink);
             }
@@ -134,7 +148,7 @@ impl PodRuntime {
             let mut sink = Tee {
                 metrics: &mut live.metrics,
                 clients: &mut self.clients,
-                gateway: self.gateway.as_ref(),
+                gateway: self.gateway.as_mut(),
             };
             live.engine.abort(id, &mut sink);
         }
@@ -224,76 +238,6 @@ fn pod_seed(seed: u64, name: &str, start: u64) -> u64 {
 
 /// The `job` label of the gateway's series, as the shipped scrape configs name it.
 pub const GATEWAY_JOB: &str = "lab-gateway";
-
-/// How a backfill scrapes the lab.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BackfillPlan {
-    /// Unix time (seconds) of the first scrape; simulated time zero.
-    pub start_unix_secs: f64,
-    /// How much simulated time to cover.
-    pub duration: Duration,
-    /// Time between scrapes.
-    pub interval: Duration,
-    /// The `job` label.
-    pub job: String,
-    /// The host part of each pod's `instance` label (`host:port`).
-    pub host: String,
-    /// The gateway's port: it shows as job `lab-gateway`, instance `host:port`.
-    pub gateway_port: u16,
-}
-
-/// Scrapes every pod of `scenario` as Prometheus would, on simulated time, from time
-/// zero to `plan.duration` every `plan.interval`.
-pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter {
-    let gateway = GatewayMetrics::default();
-    let mut gateway_registry = prometheus_client::registry::Registry::default();
-    gateway.register(&mut gateway_registry);
-    let gateway_target = format!(
-        "instance=\"{}:{}\",job=\"{GATEWAY_JOB}\"",
-        plan.host, plan.gateway_port
-    );
-    let mut pods: Vec<PodRuntime> = (0..scenario.pods.len())
-        .map(|i| {
-            let mut pod = PodRuntime::new(scenario.clone(), i, plan.start_unix_secs);
-            pod.route_through(gateway.clone());
-            pod
-        })
-        .collect();
-    let targets: Vec<String> = scenario
-        .pods
-        .iter()
-        .map(|p| {
-            format!(
-                "app=\"{}\",instance=\"{}:{}\",job=\"{}\"",
-                p.app, plan.host, p.port, plan.job
-            )
-        })
-        .collect();
-    let mut writer = BackfillWriter::new();
-    let mut body = String::new();
-    let start_millis = (plan.start_unix_secs * 1000.0).round() as i64;
-    let mut t = Duration::ZERO;
-    while t <= plan.duration {
-        let millis = start_millis + t.as_millis() as i64;
-        for (pod, target) in pods.iter_mut().zip(&targets) {
-            pod.advance_to(SimTime::from_duration(t));
-            writer.add_up(target, millis, pod.is_up());
-            if let Some(metrics) = pod.metrics() {
-                body.clear();
-                if exposition::encode(metrics.registry(), Format::OpenMetrics, &mut body).is_ok() {
-                    writer.add_scrape(&body, target, millis);
-                }
-            }
-        }
-        body.clear();
-        if exposition::encode(&gateway_registry, Format::OpenMetrics, &mut body).is_ok() {
-            writer.add_up(&gateway_target, millis, true);
-            writer.add_scrape(&body, &gateway_target, millis);
-        }
-        t += plan.interval;
-    }
-    writer
-}
 
 /// The longest a driver waits between moves of a pod with API requests in flight
 /// (wall time); it wakes sooner for an engine step that ends sooner.
@@ -523,47 +467,6 @@ mod tests {
         let (phase, end) = scenario.phase_at(SimTime::from_secs_f64(600.0 + 150.0));
         assert_eq!(phase.name, "awq-preempted");
         assert_eq!(end, SimTime::from_secs_f64(600.0 + 300.0));
-    }
-
-    #[test]
-    fn backfill_is_reproducible_and_records_outages() {
-        let plan = BackfillPlan {
-            start_unix_secs: 1_700_000_000.0,
-            duration: Duration::from_secs(600),
-            interval: Duration::from_secs(15),
-            job: "vllm".to_owned(),
-            host: "127.0.0.1".to_owned(),
-            gateway_port: 8000,
-        };
-        let scenario = Arc::new(builtin("spot-preemption").unwrap());
-        let render = || {
-            let mut out = Vec::new();
-            let samples = backfill(scenario.clone(), &plan).write(&mut out).unwrap();
-            (String::from_utf8(out).unwrap(), samples)
-        };
-        let (text, samples) = render();
-        assert_eq!(render(), (text.clone(), samples), "same seed, same bytes");
-        // 41 scrapes of 4 pods; the AWQ pod is down from 120 s to 300 s (12 scrapes, 120..=285 s).
-        let up = |v: &str| {
-            text.lines()
-                .filter(|l| {
-                    l.starts_with("up{app=\"mistral-7b-awq\"") && l.contains(&format!("}} {v} "))
-                })
-                .count()
-        };
-        assert_eq!((up("1"), up("0")), (29, 12));
-        assert!(text.contains("vllm:e2e_request_latency_seconds_bucket{le=\"0.3\",model_name=\"mistral-7b-fp16\",app=\"mistral-7b-fp16\",instance=\"127.0.0.1:8001\",job=\"vllm\"} "));
-        assert!(text.ends_with("# EOF\n"));
-        assert!(samples > 30_000, "{samples}");
-        // The gateway is the fifth target; the scenario's traffic is its traffic.
-        let gateway = r#"instance="127.0.0.1:8000",job="lab-gateway"}"#;
-        assert!(text.contains(&format!("up{{{gateway} 1 ")));
-        assert!(text.contains(&format!(
-            r#"lab_gateway_requests_total{{team="quantization",status="200",{gateway}"#
-        )));
-        assert!(text.contains(&format!(
-            r#"lab_gateway_request_duration_ms_count{{team="baseline",{gateway}"#
-        )));
     }
 
     #[test]
