@@ -30,28 +30,32 @@ pub const CLIENT_CLOSED: u16 = 499;
 #[derive(Clone, Debug, Default)]
 pub struct GatewayMetrics(Arc<Mutex<Children>>);
 
-#[derive(Debug, Default)]
-struct Children {
-    /// By (team, status).
-    requests: BTreeMap<(String, u16), Counter>,
-    /// By team.
-    duration: BTreeMap<String, Histogram>,
+/// By team.
+type Children = BTreeMap<String, Team>;
+
+/// One team's children.
+#[derive(Debug)]
+struct Team {
+    /// By status.
+    requests: BTreeMap<u16, Counter>,
+    duration: Histogram,
 }
 
 impl GatewayMetrics {
     /// Counts one request of `team` that ended with HTTP `status` after `millis`.
     pub fn observe(&self, team: &str, status: u16, millis: f64) {
         let mut children = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        children
-            .requests
-            .entry((team.to_owned(), status))
-            .or_default()
-            .inc();
-        children
-            .duration
-            .entry(team.to_owned())
-            .or_insert_with(|| Histogram::new(OTEL_DEFAULT_BOUNDS_MS))
-            .observe(millis);
+        if !children.contains_key(team) {
+            let new = Team {
+                requests: BTreeMap::new(),
+                duration: Histogram::new(OTEL_DEFAULT_BOUNDS_MS),
+            };
+            children.insert(team.to_owned(), new);
+        }
+        if let Some(children) = children.get_mut(team) {
+            children.requests.entry(status).or_default().inc();
+            children.duration.observe(millis);
+        }
     }
 
     /// Registers both families in `registry`.
@@ -69,9 +73,11 @@ impl Collector for GatewayMetrics {
             None,
             MetricType::Counter,
         )?;
-        for ((team, status), counter) in &children.requests {
-            let labels = [("team", team.clone()), ("status", status.to_string())];
-            counter.encode(family.encode_family(&labels)?)?;
+        for (team, children) in children.iter() {
+            for (status, counter) in &children.requests {
+                let labels = [("team", team.clone()), ("status", status.to_string())];
+                counter.encode(family.encode_family(&labels)?)?;
+            }
         }
         let mut family = encoder.encode_descriptor(
             "lab_gateway_request_duration_ms",
@@ -79,8 +85,10 @@ impl Collector for GatewayMetrics {
             None,
             MetricType::Histogram,
         )?;
-        for (team, histogram) in &children.duration {
-            histogram.encode(family.encode_family(&[("team", team.clone())])?)?;
+        for (team, children) in children.iter() {
+            children
+                .duration
+                .encode(family.encode_family(&[("team", team.clone())])?)?;
         }
         Ok(())
     }
