@@ -36,7 +36,7 @@ fn check_accepts_the_shipped_scenarios() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("scenarios/t4-reality.yaml: ok"));
     assert!(stdout.contains("257 blocks (4112 tokens)"), "{stdout}");
-    assert!(stdout.contains(", vllm-0.6 metrics\n"), "{stdout}");
+    assert!(stdout.contains(", vllm-0.6.4 metrics\n"), "{stdout}");
 }
 
 #[test]

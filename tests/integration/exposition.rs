@@ -24,15 +24,25 @@ fn metadata_matches(prometheus: &Prometheus, profile: Profile) -> serde_json::Va
         .call()
         .expect("metadata");
     let metadata: serde_json::Value = response.body_mut().read_json().expect("JSON");
-    for def in profile.metrics() {
-        let family = def.family_name();
-        let entry = &metadata["data"][family][0];
-        let kind = match def.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
+    // Every family a pod shows: those fed by the engine or held from start-up.
+    let shown = profile
+        .metrics()
+        .iter()
+        .filter(|d| d.signal.is_some() || !d.startup.is_empty());
+    // Prometheus keys metadata by the TYPE line's name: a counter's has `_total` in
+    // text, which is all V1's `/metrics` serves, and none in OpenMetrics.
+    let openmetrics = profile
+        .serving("/metrics")
+        .is_some_and(|s| s.openmetrics_content_type.is_some());
+    for def in shown {
+        let family = if openmetrics {
+            def.name.clone()
+        } else {
+            def.sample_name()
         };
-        assert_eq!(entry["type"], kind, "{family}: {entry}");
+        let family = family.as_str();
+        let entry = &metadata["data"][family][0];
+        assert_eq!(entry["type"], def.kind.as_str(), "{family}: {entry}");
         assert_eq!(entry["help"], def.help, "{family}");
     }
     metadata
@@ -110,7 +120,7 @@ fn prometheus_sees_vllm_names_types_help_and_buckets() {
     }
     let prometheus = Prometheus::start(&sim, "1s");
     prometheus.wait_for_scrapes(3);
-    let metadata = metadata_matches(&prometheus, Profile::VllmV0_6);
+    let metadata = metadata_matches(&prometheus, Profile::from_name("vllm-0.6").unwrap());
     assert!(metadata["data"]["vllm:prompt_tokens_created"].is_null());
     // Bucket bounds as vLLM prints them (`le="1.0"`), 1-2-5 up to max_model_len 4096.
     let series = prometheus.query(r#"vllm:request_prompt_tokens_bucket{app="mistral-7b-fp16"}"#);
@@ -141,14 +151,21 @@ fn prometheus_sees_vllm_names_types_help_and_buckets() {
 #[test]
 fn prometheus_sees_the_v1_profile() {
     require!("prometheus");
-    let lab = builtin("healthy").unwrap().with_profile(Profile::VllmV0_11);
+    let lab = builtin("healthy")
+        .unwrap()
+        .with_profile(Profile::from_name("vllm-0.11").unwrap());
     let sim = Sim::start(lab, 20.0);
     let prometheus = Prometheus::start(&sim, "1s");
     prometheus.wait_for_scrapes(3);
-    let metadata = metadata_matches(&prometheus, Profile::VllmV0_11);
-    for def in Profile::VllmV0_11.metrics() {
+    let metadata = metadata_matches(&prometheus, Profile::from_name("vllm-0.11").unwrap());
+    let shown = Profile::from_name("vllm-0.11")
+        .unwrap()
+        .metrics()
+        .iter()
+        .filter(|d| !d.startup.is_empty());
+    for def in shown {
         if def.kind != Kind::Gauge {
-            let family = def.family_name();
+            let family = &def.name;
             let created = &metadata["data"][format!("{family}_created")][0];
             assert_eq!(created["type"], "gauge", "{family}_created: {created}");
         }

@@ -153,7 +153,9 @@ fn healthy_verifies_from_backfill() {
 /// go blank, and the drift report names each query and a rewrite that answers.
 #[test]
 fn a_v1_fleet_blanks_panels_and_the_drift_report_says_what_replaces_them() {
-    let lab = builtin("healthy").unwrap().with_profile(Profile::VllmV0_11);
+    let lab = builtin("healthy")
+        .unwrap()
+        .with_profile(Profile::from_name("vllm-0.11").unwrap());
     let Some((prometheus, end)) = backfilled_lab(lab) else {
         return;
     };

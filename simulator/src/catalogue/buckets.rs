@@ -17,13 +17,6 @@ pub fn build_1_2_5_buckets(max_value: u32) -> Vec<f64> {
     }
 }
 
-/// The default CUDA graph capture sizes of vLLM 0.6: 1, 2, 4, then every multiple of 8 up to 256.
-pub fn cudagraph_capture_sizes() -> Vec<f64> {
-    let mut sizes = vec![1.0, 2.0, 4.0];
-    sizes.extend((1..=32).map(|i| f64::from(i * 8)));
-    sizes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,13 +33,5 @@ mod tests {
         assert_eq!(build_1_2_5_buckets(8192).last(), Some(&5000.0));
         assert_eq!(build_1_2_5_buckets(32768).len(), 14);
         assert_eq!(build_1_2_5_buckets(32768).last(), Some(&20000.0));
-    }
-
-    #[test]
-    fn capture_sizes_end_at_256() {
-        let sizes = cudagraph_capture_sizes();
-        assert_eq!(&sizes[..5], &[1.0, 2.0, 4.0, 8.0, 16.0]);
-        assert_eq!(sizes.last(), Some(&256.0));
-        assert_eq!(sizes.len(), 35);
     }
 }

@@ -1,24 +1,27 @@
-//! The vLLM metric catalogue: every metric a vLLM version exposes, as data.
+//! The vLLM metric catalogue: every metric each vLLM release exposes, as data.
 //!
-//! A profile is a static slice of [`MetricDef`]. It names each metric exactly as vLLM
-//! exposes it (name, TYPE, HELP, label names, bucket bounds) and says which engine
-//! [`Signal`] feeds it, plus the few ways a version prints them differently (the
-//! `engine` label, `_created` series, children created at start-up). Registration,
-//! encoding, backfill and `docs/metrics.md` all read this table; nothing else in the
-//! crate spells a metric name. This module holds no values and knows nothing of the
-//! engine's internals.
+//! A [`Profile`] is one vLLM release. Its families, TYPE, HELP text, label names,
+//! bucket bounds, children at start-up, finish reasons, `cache_config_info` labels
+//! and how it serves `/metrics` come from `data/vllm/<release>.json`, which
+//! `tools/vllm-metrics` renders by executing that release's own code; which engine
+//! [`Signal`] feeds each family comes from `data/signals.json`. Registration,
+//! encoding, backfill and `docs/metrics.md` all read this table; no Rust source spells
+//! a metric name. This module holds no values and knows nothing of the engine.
 
 mod buckets;
-mod common;
+mod data;
 mod markdown;
-mod vllm_v0_11;
-mod vllm_v0_6;
 
-pub use buckets::{build_1_2_5_buckets, cudagraph_capture_sizes};
+use std::fmt;
+
+use serde::Deserialize;
+
+pub use buckets::build_1_2_5_buckets;
 pub use markdown::markdown;
 
 /// The Prometheus metric type, as printed on the `# TYPE` line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// A monotonically increasing count; exposed with a `_total` suffix.
     Counter,
@@ -28,47 +31,59 @@ pub enum Kind {
     Histogram,
 }
 
-/// The label names a metric carries. vLLM prints them sorted alphabetically.
+impl Kind {
+    /// The name on the `# TYPE` line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// The role of a family's labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LabelSet {
-    /// `model_name` only: the served model name.
+    /// `model_name` (and `engine` where the release has it) only.
     ModelName,
-    /// `finished_reason` and `model_name`.
+    /// `finished_reason` besides the model labels.
     FinishedReason,
     /// `max_lora`, `running_lora_adapters`, `waiting_lora_adapters` (no `model_name`).
     LoraInfo,
     /// The fields of vLLM's `CacheConfig`, one label each (no `model_name`).
     CacheConfig,
+    /// Other labels besides the model labels (`source`, `reason`, ...): the children
+    /// the release creates at start-up, held at zero.
+    Other,
 }
 
 /// How a histogram's bucket bounds are chosen.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Buckets {
     /// Not a histogram.
     None,
     /// A fixed list of upper bounds (`+Inf` is implied).
-    Fixed(&'static [f64]),
+    Fixed(Vec<f64>),
     /// vLLM's `build_1_2_5_buckets(max_model_len)`.
     OneTwoFiveToMaxModelLen,
-    /// The sorted CUDA graph capture sizes, vLLM's default batch sizes up to 256.
-    CudaGraphCaptureSizes,
 }
 
 impl Buckets {
     /// The upper bounds for a pod with the given `max_model_len`; empty for non-histograms.
-    pub fn bounds(self, max_model_len: u32) -> Vec<f64> {
+    pub fn bounds(&self, max_model_len: u32) -> Vec<f64> {
         match self {
             Buckets::None => Vec::new(),
-            Buckets::Fixed(b) => b.to_vec(),
+            Buckets::Fixed(b) => b.clone(),
             Buckets::OneTwoFiveToMaxModelLen => build_1_2_5_buckets(max_model_len),
-            Buckets::CudaGraphCaptureSizes => cudagraph_capture_sizes(),
         }
     }
 }
 
 /// What in the engine feeds a metric. Several metrics may share a signal
-/// (vLLM 0.6 exposes queue time twice, for instance).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// (vLLM 0.6 exposes queue time twice, for instance). A family no signal feeds keeps
+/// the zero values of its start-up children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 pub enum Signal {
     /// Requests in the running batch.
     Running,
@@ -96,6 +111,8 @@ pub enum Signal {
     TimeToFirstToken,
     /// Time between two tokens of one request.
     TimePerOutputToken,
+    /// A finished request's decode time over its output tokens after the first.
+    RequestTimePerOutputToken,
     /// Arrival to finish of a request.
     E2eLatency,
     /// Time a request spent waiting before it was first scheduled.
@@ -108,9 +125,11 @@ pub enum Signal {
     DecodeTime,
     /// Prompt length of a finished request.
     RequestPromptTokens,
+    /// Prompt tokens of a finished request whose KV was computed (none is cached).
+    RequestPrefillKvComputedTokens,
     /// Output length of a finished request.
     RequestGenerationTokens,
-    /// The largest `max_tokens` among a finished request's sequences.
+    /// The largest output length among a finished request's sequences.
     RequestMaxGenerationTokens,
     /// The `n` parameter of a finished request.
     RequestParamsN,
@@ -126,6 +145,8 @@ pub enum Signal {
     AvgPromptThroughput,
     /// Generation throughput over the last log interval.
     AvgGenerationThroughput,
+    /// The engine's sleep state, one child per state: 1 for the state it is in.
+    SleepState,
     /// LoRA adapters running and waiting, stamped with the time of the step.
     LoraRequestsInfo,
     /// The pod's cache configuration, a constant 1. (Keep it last: see [`Signal::COUNT`].)
@@ -137,155 +158,289 @@ impl Signal {
     pub const COUNT: usize = Signal::CacheConfigInfo as usize + 1;
 }
 
-/// One metric as vLLM exposes it.
-#[derive(Clone, Copy, Debug)]
+/// A feature a family needs before the release registers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Only pods serving LoRA adapters.
+    Lora,
+}
+
+/// One metric family as a vLLM release exposes it.
+#[derive(Clone, Debug)]
 pub struct MetricDef {
-    /// The exposed sample name (counters include `_total`).
-    pub name: &'static str,
+    /// The family name (a counter's without `_total`).
+    pub name: String,
     /// The `# TYPE`.
     pub kind: Kind,
     /// The `# HELP` text, verbatim (typos and missing periods included).
-    pub help: &'static str,
-    /// The label names.
+    pub help: String,
+    /// The label names, sorted.
+    pub label_names: Vec<String>,
+    /// What the labels are.
     pub labels: LabelSet,
     /// Histogram bucket bounds.
     pub buckets: Buckets,
-    /// What feeds it.
-    pub signal: Signal,
-    /// Exposed only by pods that serve LoRA adapters.
-    pub lora_only: bool,
+    /// What feeds it, if anything.
+    pub signal: Option<Signal>,
+    /// The feature it needs, if any.
+    pub gate: Option<Gate>,
+    /// The children that exist from start-up, each by its labels other than `engine`
+    /// and `model_name`, sorted by name.
+    pub startup: Vec<Vec<(String, String)>>,
 }
 
 impl MetricDef {
-    /// The family name: the exposed name without a counter's `_total`, as
-    /// OpenMetrics prints it on the `# TYPE` line.
-    pub fn family_name(&self) -> &'static str {
+    /// The sample name of a counter (`_total`) or gauge; a histogram's family name.
+    pub fn sample_name(&self) -> String {
         match self.kind {
-            Kind::Counter => self.name.strip_suffix("_total").unwrap_or(self.name),
-            _ => self.name,
+            Kind::Counter => format!("{}_total", self.name),
+            _ => self.name.clone(),
         }
     }
 }
 
-/// A vLLM version whose metrics can be impersonated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Profile {
-    /// The V0 engine as of vLLM 0.6.4, OpenAI server in multiprocess mode.
-    #[default]
-    VllmV0_6,
-    /// The V1 engine as of vLLM 0.11, one API server (the default registry).
-    VllmV0_11,
+/// Which engine a release runs by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// `vllm/engine/metrics.py`; the OpenAI server in multiprocess mode.
+    V0,
+    /// `vllm/v1/metrics/loggers.py`; one API server, the default registry.
+    V1,
 }
+
+/// How one path of the server answers a scrape.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Serving {
+    /// The path, e.g. `/metrics` or `/metrics/`.
+    pub path: String,
+    /// The `Content-Type` of the text format.
+    pub text_content_type: String,
+    /// The `Content-Type` of OpenMetrics when `Accept` asks for it; `None` when this
+    /// path serves text whatever `Accept` says.
+    pub openmetrics_content_type: Option<String>,
+    /// Whether the body is gzipped when `Accept-Encoding` names gzip.
+    pub gzip: bool,
+}
+
+/// The release's defaults for the engine arguments a scenario may leave out.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Defaults {
+    /// `--gpu-memory-utilization`.
+    pub gpu_memory_utilization: f64,
+    /// `--enable-prefix-caching`.
+    pub enable_prefix_caching: bool,
+    /// `--block-size`, when the release sets one before it sees the model.
+    pub block_size: Option<u32>,
+    /// `--swap-space`, GiB, in releases that have it.
+    pub swap_space: Option<f64>,
+}
+
+/// One label of `vllm:cache_config_info`: a constant, or a pod parameter printed as
+/// Python prints a value of that type.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct CacheLabel {
+    /// The label name.
+    pub label: String,
+    /// The constant value, if it is one.
+    pub value: Option<String>,
+    /// The pod parameter: `block_size`, `gpu_memory_utilization`, `swap_space`,
+    /// `swap_space_bytes`, `num_gpu_blocks`, `num_cpu_blocks`, `enable_prefix_caching`.
+    pub param: Option<String>,
+    /// `int`, `float` or `bool`: how the parameter prints.
+    pub format: Option<String>,
+}
+
+/// One vLLM release's metrics and serving, from its data file.
+#[derive(Debug)]
+pub struct Release {
+    /// The release, e.g. `0.11.0`.
+    pub version: String,
+    /// `vllm-<version>`.
+    pub profile_name: String,
+    /// The day its wheel was published.
+    pub uploaded: String,
+    /// The engine it runs by default.
+    pub engine: Engine,
+    /// The prometheus_client version its exposition was rendered with.
+    pub prometheus_client: String,
+    /// Whether counters and histograms print `<family>_created` series.
+    pub created_series: bool,
+    /// How each metrics path answers.
+    pub serving: Vec<Serving>,
+    /// Every `finished_reason` it can report, in its order.
+    pub finish_reasons: Vec<String>,
+    /// Its engine-argument defaults.
+    pub defaults: Defaults,
+    /// The labels of `vllm:cache_config_info`, sorted.
+    pub cache_config_info: Vec<CacheLabel>,
+    /// Its families, in registration order.
+    pub metrics: Vec<MetricDef>,
+}
+
+/// A vLLM release whose metrics can be impersonated.
+#[derive(Clone, Copy)]
+pub struct Profile(&'static Release);
+
+/// Names that stand for a release.
+const ALIASES: &[(&str, &str)] = &[("vllm-0.6", "0.6.4"), ("vllm-0.11", "0.11.0")];
 
 impl Profile {
     /// Every profile, oldest first.
-    pub const ALL: [Profile; 2] = [Profile::VllmV0_6, Profile::VllmV0_11];
+    pub fn all() -> impl Iterator<Item = Profile> {
+        data::RELEASES.iter().map(Profile)
+    }
 
-    /// The metrics of this profile, in exposition order.
+    /// The newest release in the data.
+    pub fn latest() -> Profile {
+        Profile(data::RELEASES.last().expect("at least one release"))
+    }
+
+    /// The release itself.
+    pub fn release(self) -> &'static Release {
+        self.0
+    }
+
+    /// The metrics of this profile, in registration order.
     pub fn metrics(self) -> &'static [MetricDef] {
-        match self {
-            Profile::VllmV0_6 => vllm_v0_6::METRICS,
-            Profile::VllmV0_11 => vllm_v0_11::METRICS,
-        }
+        &self.0.metrics
     }
 
-    /// The name scenario files use, e.g. `vllm-0.11`.
+    /// The name scenario files and `--profile` use, e.g. `vllm-0.11.0`.
     pub fn name(self) -> &'static str {
-        match self {
-            Profile::VllmV0_6 => "vllm-0.6",
-            Profile::VllmV0_11 => "vllm-0.11",
-        }
+        &self.0.profile_name
     }
 
-    /// The profile called `name`.
-    pub fn from_name(name: &str) -> Option<Profile> {
-        Profile::ALL.into_iter().find(|p| p.name() == name)
+    /// The release's version, e.g. `0.11.0`.
+    pub fn version(self) -> &'static str {
+        &self.0.version
+    }
+
+    /// The profile called `name`: `vllm-X.Y.Z`, an alias (`vllm-0.6`, `vllm-0.11`)
+    /// or `latest`.
+    pub fn from_name(name: &str) -> Result<Profile, UnknownProfile> {
+        if name == "latest" {
+            return Ok(Profile::latest());
+        }
+        let version = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or_else(|| name.strip_prefix("vllm-").unwrap_or(name), |(_, v)| *v);
+        Profile::all()
+            .find(|p| p.version() == version)
+            .ok_or_else(|| UnknownProfile(name.to_owned()))
     }
 
     /// Whether metrics carry V1's `engine` label (the data-parallel engine index,
-    /// `"0"` for one engine); `vllm:lora_requests_info` never does.
+    /// `"0"` for one engine).
     pub fn engine_label(self) -> bool {
-        self == Profile::VllmV0_11
+        self.0
+            .metrics
+            .iter()
+            .any(|m| m.labels == LabelSet::ModelName && m.label_names.iter().any(|l| l == "engine"))
     }
 
-    /// Whether every counter and histogram is followed by a `<family>_created` gauge
-    /// family: the default registry prints them, multiprocess mode does not.
+    /// Whether every counter and histogram is followed by `<family>_created` series:
+    /// the default registry prints them, multiprocess mode does not.
     pub fn created_series(self) -> bool {
-        self == Profile::VllmV0_11
+        self.0.created_series
     }
 
-    /// Whether children exist from start-up with zero values (V1's
-    /// `make_per_engine`), rather than from their first update (V0's multiprocess
-    /// files, which print a family only once it has a sample).
-    pub fn children_at_startup(self) -> bool {
-        self == Profile::VllmV0_11
+    /// Whether the server reads its metrics from prometheus_client's multiprocess
+    /// files (V0's OpenAI server): families without samples print nothing, and a
+    /// histogram prints its `_sum` before its buckets. Otherwise one process's default
+    /// registry prints every family, buckets first.
+    pub fn multiprocess(self) -> bool {
+        self.0.engine == Engine::V0
     }
 
     /// The `finished_reason` children created at start-up, in vLLM's order.
-    pub fn startup_finish_reasons(self) -> &'static [&'static str] {
-        match self {
-            Profile::VllmV0_6 => &[],
-            Profile::VllmV0_11 => &["stop", "length", "abort"],
+    pub fn startup_finish_reasons(self) -> impl Iterator<Item = &'static str> {
+        self.0
+            .metrics
+            .iter()
+            .filter(|m| m.labels == LabelSet::FinishedReason)
+            .take(1)
+            .flat_map(|m| m.startup.iter())
+            .filter_map(|child| child.iter().find(|(k, _)| k == "finished_reason"))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How `path` answers a scrape, if it serves metrics.
+    pub fn serving(self, path: &str) -> Option<&'static Serving> {
+        self.0.serving.iter().find(|s| s.path == path)
+    }
+}
+
+impl Default for Profile {
+    /// The seed dashboard's vLLM, 0.6.4.
+    fn default() -> Profile {
+        Profile::from_name("vllm-0.6").expect("the data hold vLLM 0.6.4")
+    }
+}
+
+impl PartialEq for Profile {
+    fn eq(&self, other: &Profile) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Profile {}
+
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A profile name that names no release in the data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownProfile(pub String);
+
+impl fmt::Display for UnknownProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all: Vec<Profile> = Profile::all().collect();
+        let (first, last) = (all[0], all[all.len() - 1]);
+        write!(f, "unknown vLLM profile {:?}", self.0)?;
+        let nearest = nearest(&self.0, &all);
+        if !nearest.is_empty() {
+            let names: Vec<_> = nearest.iter().map(|p| p.name()).collect();
+            write!(f, "; the nearest known are {}", names.join(" and "))?;
         }
+        write!(
+            f,
+            " (known: {} to {}, aliases vllm-0.6, vllm-0.11 and latest)",
+            first.name(),
+            last.name()
+        )
     }
 }
 
-/// A metric labelled as most are: by `model_name` (and the profile's `engine`).
-pub(super) const fn def(
-    name: &'static str,
-    kind: Kind,
-    help: &'static str,
-    labels: LabelSet,
-    buckets: Buckets,
-    signal: Signal,
-) -> MetricDef {
-    MetricDef {
-        name,
-        kind,
-        help,
-        labels,
-        buckets,
-        signal,
-        lora_only: false,
-    }
-}
+impl std::error::Error for UnknownProfile {}
 
-pub(super) const fn gauge(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {
-    def(
-        name,
-        Kind::Gauge,
-        help,
-        LabelSet::ModelName,
-        Buckets::None,
-        signal,
-    )
-}
-
-pub(super) const fn counter(name: &'static str, help: &'static str, signal: Signal) -> MetricDef {
-    def(
-        name,
-        Kind::Counter,
-        help,
-        LabelSet::ModelName,
-        Buckets::None,
-        signal,
-    )
-}
-
-pub(super) const fn histogram(
-    name: &'static str,
-    help: &'static str,
-    buckets: Buckets,
-    signal: Signal,
-) -> MetricDef {
-    def(
-        name,
-        Kind::Histogram,
-        help,
-        LabelSet::ModelName,
-        buckets,
-        signal,
-    )
+/// The known releases on either side of `name`'s version, if it reads as one.
+fn nearest(name: &str, all: &[Profile]) -> Vec<Profile> {
+    let key = |v: &str| -> Option<Vec<u64>> {
+        v.split('.')
+            .map(|p| p.trim_start_matches("post").parse().ok())
+            .collect()
+    };
+    let Some(wanted) = key(name.strip_prefix("vllm-").unwrap_or(name)) else {
+        return Vec::new();
+    };
+    let keys: Vec<Vec<u64>> = all.iter().filter_map(|p| key(p.version())).collect();
+    let after = keys.partition_point(|k| *k < wanted);
+    [after.checked_sub(1), (after < all.len()).then_some(after)]
+        .into_iter()
+        .flatten()
+        .map(|i| all[i])
+        .collect()
 }
 
 #[cfg(test)]
@@ -294,30 +449,57 @@ mod tests {
 
     #[test]
     fn names_are_valid_and_unique() {
-        for profile in Profile::ALL {
-            names_are_valid_and_unique_in(profile);
-            assert_eq!(Profile::from_name(profile.name()), Some(profile));
+        for profile in Profile::all() {
+            let mut seen = std::collections::HashSet::new();
+            for m in profile.metrics() {
+                assert!(seen.insert(&m.name), "{profile}: {} listed twice", m.name);
+                let ok = m.name.chars().enumerate().all(|(i, c)| {
+                    c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+                });
+                assert!(ok, "{profile}: {} is not a valid metric name", m.name);
+                assert!(!m.name.ends_with("_total") || m.kind != Kind::Counter);
+                assert_eq!(
+                    m.kind == Kind::Histogram,
+                    m.buckets != Buckets::None,
+                    "{profile}: {}",
+                    m.name
+                );
+            }
+            assert_eq!(Profile::from_name(profile.name()), Ok(profile));
         }
     }
 
-    fn names_are_valid_and_unique_in(profile: Profile) {
-        let metrics = profile.metrics();
-        let mut seen = std::collections::HashSet::new();
-        for m in metrics {
-            assert!(seen.insert(m.name), "{} listed twice", m.name);
-            let ok = m.name.chars().enumerate().all(|(i, c)| {
-                c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
-            });
-            assert!(ok, "{} is not a valid metric name", m.name);
-            assert_eq!(
-                m.kind == Kind::Counter,
-                m.name.ends_with("_total") && m.kind != Kind::Histogram
-            );
-            assert_eq!(
-                m.kind == Kind::Histogram,
-                m.buckets != Buckets::None,
-                "{}",
-                m.name
+    #[test]
+    fn aliases_and_latest() {
+        assert_eq!(Profile::from_name("vllm-0.6").unwrap().version(), "0.6.4");
+        assert_eq!(Profile::from_name("vllm-0.11").unwrap().version(), "0.11.0");
+        assert_eq!(Profile::from_name("latest"), Ok(Profile::latest()));
+        assert_eq!(Profile::default().version(), "0.6.4");
+    }
+
+    #[test]
+    fn unknown_releases_name_the_nearest() {
+        let err = Profile::from_name("vllm-0.11.9").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown vLLM profile \"vllm-0.11.9\""),
+            "{err}"
+        );
+        assert!(err.contains("nearest known are vllm-0.11"), "{err}");
+        let err = Profile::from_name("nonsense").unwrap_err().to_string();
+        assert!(
+            err.contains("aliases vllm-0.6, vllm-0.11 and latest"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_signal_feeds_a_family_some_release_has() {
+        let names: std::collections::HashMap<String, Signal> =
+            serde_json::from_str(include_str!("../../data/signals.json")).unwrap();
+        for name in names.keys() {
+            assert!(
+                Profile::all().any(|p| p.metrics().iter().any(|m| &m.name == name)),
+                "data/signals.json names {name}, which no release has"
             );
         }
     }

@@ -71,7 +71,7 @@ impl Cli {
 /// Arguments of `metrics`.
 #[derive(Debug, clap::Args)]
 pub struct MetricsArgs {
-    /// The vLLM version whose metrics to list: vllm-0.6 or vllm-0.11.
+    /// The vLLM release whose metrics to list: vllm-X.Y.Z, vllm-0.6, vllm-0.11 or latest.
     #[arg(long, value_name = "PROFILE", default_value = "vllm-0.6", value_parser = parse_profile)]
     pub profile: ProfileArg,
 }
@@ -81,11 +81,9 @@ pub struct MetricsArgs {
 pub struct ProfileArg(pub crate::catalogue::Profile);
 
 pub(super) fn parse_profile(name: &str) -> Result<ProfileArg, String> {
-    use crate::catalogue::Profile;
-    Profile::from_name(name).map(ProfileArg).ok_or_else(|| {
-        let names: Vec<_> = Profile::ALL.iter().map(|p| p.name()).collect();
-        format!("unknown profile, expected one of {}", names.join(", "))
-    })
+    crate::catalogue::Profile::from_name(name)
+        .map(ProfileArg)
+        .map_err(|e| e.to_string())
 }
 
 /// A scenario named on the command line: a built-in name or a file path.

@@ -41,7 +41,7 @@ pub struct RunArgs {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Every pod impersonates this vLLM version (vllm-0.6 or vllm-0.11) instead of
+    /// Every pod impersonates this vLLM release (vllm-X.Y.Z from 0.6.0 to 0.33.0, vllm-0.6, vllm-0.11 or latest) instead of
     /// the one the scenario gives it.
     #[arg(long, env = "VLLM_SIM_PROFILE", value_name = "PROFILE", value_parser = super::parse_profile)]
     pub profile: Option<super::ProfileArg>,

@@ -238,7 +238,20 @@ impl Pod {
         } else if let Some(i) = self.running.iter().position(|s| s.client == Some(id)) {
             let seq = self.running.remove(i);
             self.finish(seq, FinishReason::Abort, now, sink);
+        } else {
+            return;
         }
+        // The scheduler frees the request at once; the gauges show it without waiting
+        // for the next request.
+        sink.step(&StepStats {
+            at: now,
+            running: self.running.len(),
+            waiting: self.waiting.len(),
+            gpu_cache_usage: self.pool.usage(),
+            lora_running: self.config.lora && !self.running.is_empty(),
+            lora_waiting: self.config.lora && !self.waiting.is_empty(),
+            ..StepStats::default()
+        });
     }
 
     /// The next request due, workload or API, at or before the engine's time.

@@ -1,15 +1,19 @@
 //! Bytes on the wire: which text format a scraper gets, and the encoding itself.
 //!
 //! As prometheus_client's `choose_encoder` does, a request whose `Accept` header names
-//! `application/openmetrics-text` gets OpenMetrics 1.0 (ending in `# EOF`); anything
-//! else gets the Prometheus text format 0.0.4. A real Prometheus asks for OpenMetrics.
-//! [`BackfillWriter`] turns many OpenMetrics scrapes into one timestamped document.
+//! `application/openmetrics-text` gets OpenMetrics 1.0 (ending in `# EOF`) where the
+//! path negotiates; anything else gets the text format. A real Prometheus asks for
+//! OpenMetrics. Pods write their text with [`text`], as vLLM's prometheus_client does;
+//! the lab gateway, which is no vLLM, through the prometheus-client crate
+//! ([`encode`]). [`BackfillWriter`] turns many OpenMetrics scrapes into one
+//! timestamped document.
 
 mod backfill;
+pub mod text;
 
 pub use backfill::BackfillWriter;
 
-use prometheus_client::encoding::{prometheus_text, text};
+use prometheus_client::encoding::{self, prometheus_text};
 use prometheus_client::registry::Registry;
 
 /// A text exposition format.
@@ -30,7 +34,7 @@ impl Format {
         }
     }
 
-    /// The `Content-Type` of a body in this format.
+    /// The `Content-Type` of a gateway body in this format.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::PrometheusText => prometheus_text::CONTENT_TYPE,
@@ -39,11 +43,11 @@ impl Format {
     }
 }
 
-/// Appends `registry` to `out` in `format`.
+/// Appends the gateway's `registry` to `out` in `format`.
 pub fn encode(registry: &Registry, format: Format, out: &mut String) -> std::fmt::Result {
     match format {
         Format::PrometheusText => prometheus_text::encode(out, registry),
-        Format::OpenMetrics => text::encode(out, registry),
+        Format::OpenMetrics => encoding::text::encode(out, registry),
     }
 }
 

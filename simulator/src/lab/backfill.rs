@@ -135,9 +135,8 @@ fn pod_history(
         writer.add_up(&target, millis, pod.is_up());
         if let Some(metrics) = pod.metrics() {
             body.clear();
-            if exposition::encode(metrics.registry(), Format::OpenMetrics, &mut body).is_ok() {
-                writer.add_scrape(&body, &target, millis);
-            }
+            metrics.encode(Format::OpenMetrics, &mut body);
+            writer.add_scrape(&body, &target, millis);
         }
         journal.push(pod.take_gateway_journal());
     }

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 
+use crate::catalogue::Profile;
 use crate::clock::{Clock, SimTime};
 use crate::engine::{ClientRequest, Pod, Traffic};
-use crate::exposition::{self, Format};
+use crate::exposition::Format;
 use crate::gateway::GatewayMetrics;
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
 use crate::scenario::{PodSpec, Scenario};
@@ -211,6 +212,7 @@ impl PodRuntime {
                 num_gpu_blocks: spec.config.num_gpu_blocks,
                 num_cpu_blocks,
                 swap_space_gib: spec.swap_space_gib,
+                enable_prefix_caching: spec.profile.release().defaults.enable_prefix_caching,
             },
             lora: spec.lora.as_ref().map(|l| LoraInfo {
                 adapter: l.adapter.clone(),
@@ -339,8 +341,17 @@ impl PodHandle {
         let runtime = self.now();
         let metrics = runtime.metrics()?;
         let mut out = String::with_capacity(32 * 1024);
-        exposition::encode(metrics.registry(), format, &mut out).ok()?;
+        metrics.encode(format, &mut out);
         Some(out)
+    }
+
+    /// The vLLM release the pod impersonates.
+    pub fn profile(&self) -> Profile {
+        self.runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spec()
+            .profile
     }
 
     /// Submits an API request now; `None` while the pod is down. Its tokens arrive on

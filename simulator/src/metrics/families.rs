@@ -1,18 +1,16 @@
-//! Storage for one pod's metric families, created from the catalogue, and the
-//! prometheus-client [`Collector`] that encodes them with vLLM's names and HELP text
-//! (and, for profiles that print them, each family's `_created` gauge family).
+//! Storage for one pod's metric families, created from the catalogue, and their
+//! encoding as the release's prometheus_client writes them (see
+//! [`crate::exposition::text`]).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::gauge::Gauge;
 
 use super::histogram::Histogram;
-use crate::catalogue::{Kind, MetricDef};
+use crate::catalogue::{Kind, MetricDef, Profile};
+use crate::exposition::text::{Dialect, header, sample};
 
 /// Label pairs, sorted by name as prometheus_client prints them.
 pub(crate) type Labels = Vec<(&'static str, String)>;
@@ -23,16 +21,6 @@ pub(crate) enum Value {
     Counter(Counter<f64, AtomicU64>),
     Gauge(Gauge<f64, AtomicU64>),
     Histogram(Histogram),
-}
-
-impl Value {
-    fn encode(&self, encoder: prometheus_client::encoding::MetricEncoder) -> std::fmt::Result {
-        match self {
-            Value::Counter(c) => c.encode(encoder),
-            Value::Gauge(g) => g.encode(encoder),
-            Value::Histogram(h) => h.encode(encoder),
-        }
-    }
 }
 
 /// One child: its labels, its value and the Unix time it was created.
@@ -48,46 +36,51 @@ struct Child {
 struct Family {
     def: &'static MetricDef,
     bounds: Vec<f64>,
-    /// `<family>_created`, when the profile prints it for this family.
-    created_name: Option<String>,
     children: Mutex<Vec<Child>>,
 }
 
-/// Every family of one pod. Families without children print nothing, as in vLLM's
-/// multiprocess mode.
+/// Every family of one pod, and how its release prints them.
 #[derive(Debug, Clone)]
-pub(crate) struct Families(Arc<Vec<Family>>);
+pub(crate) struct Families {
+    families: Arc<Vec<Family>>,
+    /// Counters and histograms print `<family>_created` series.
+    created_series: bool,
+    /// Read from multiprocess files: empty families print nothing, `_sum` comes first.
+    multiprocess: bool,
+}
 
 impl Families {
-    /// Families for `defs`, histogram bounds chosen for `max_model_len`; with
-    /// `created_series`, counters and histograms print a `_created` family too.
+    /// Families for `defs` as `profile` prints them, histogram bounds chosen for
+    /// `max_model_len`.
     pub(crate) fn new(
         defs: &[&'static MetricDef],
         max_model_len: u32,
-        created_series: bool,
+        profile: Profile,
     ) -> Families {
-        Families(Arc::new(
-            defs.iter()
-                .map(|&def| Family {
-                    def,
-                    bounds: def.buckets.bounds(max_model_len),
-                    created_name: (created_series && def.kind != Kind::Gauge)
-                        .then(|| format!("{}_created", def.family_name())),
-                    children: Mutex::new(Vec::new()),
-                })
-                .collect(),
-        ))
+        Families {
+            families: Arc::new(
+                defs.iter()
+                    .map(|&def| Family {
+                        def,
+                        bounds: def.buckets.bounds(max_model_len),
+                        children: Mutex::new(Vec::new()),
+                    })
+                    .collect(),
+            ),
+            created_series: profile.created_series(),
+            multiprocess: profile.multiprocess(),
+        }
     }
 
     /// The catalogue entries, by index.
     pub(crate) fn defs(&self) -> impl Iterator<Item = &'static MetricDef> + '_ {
-        self.0.iter().map(|f| f.def)
+        self.families.iter().map(|f| f.def)
     }
 
     /// The child of family `index` with `labels`, created on first use, at
     /// `now_unix_secs`.
     pub(crate) fn child(&self, index: usize, labels: &Labels, now_unix_secs: f64) -> Value {
-        let family = &self.0[index];
+        let family = &self.families[index];
         let mut children = lock(&family.children);
         if let Some(c) = children.iter().find(|c| &c.labels == labels) {
             return c.value.clone();
@@ -104,37 +97,60 @@ impl Families {
         });
         value
     }
-}
 
-impl Collector for Families {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        for family in self.0.iter() {
+    /// Appends every family in `dialect` (OpenMetrics without its `# EOF`).
+    pub(crate) fn encode(&self, dialect: Dialect, out: &mut String) {
+        for family in self.families.iter() {
             let children = lock(&family.children);
-            if children.is_empty() {
+            if children.is_empty() && self.multiprocess {
                 continue;
             }
-            let kind = match family.def.kind {
-                Kind::Counter => MetricType::Counter,
-                Kind::Gauge => MetricType::Gauge,
-                Kind::Histogram => MetricType::Histogram,
+            let def = family.def;
+            let created = self.created_series && def.kind != Kind::Gauge;
+            let name = match (dialect, def.kind) {
+                (Dialect::Text, Kind::Counter) => def.sample_name(),
+                _ => def.name.clone(),
             };
-            let mut metric =
-                encoder.encode_descriptor(family.def.family_name(), family.def.help, None, kind)?;
+            header(dialect, &name, &def.help, def.kind.as_str(), out);
+            let inline_created = created && dialect == Dialect::OpenMetrics;
             for c in children.iter() {
-                c.value.encode(metric.encode_family(&c.labels)?)?;
+                encode_child(&def.name, c, inline_created, self.multiprocess, out);
             }
-            // As prometheus_client prints them in text 0.0.4: a gauge family of its own,
-            // with the same HELP text, right after the family.
-            if let Some(name) = &family.created_name {
-                let mut metric =
-                    encoder.encode_descriptor(name, family.def.help, None, MetricType::Gauge)?;
+            // Text puts each family's `_created` series in a gauge family of its own,
+            // with the same HELP, right after the family.
+            if created && dialect == Dialect::Text {
+                let name = format!("{}_created", def.name);
+                header(dialect, &name, &def.help, "gauge", out);
                 for c in children.iter() {
-                    ConstGauge::new(c.created_unix_secs)
-                        .encode(metric.encode_family(&c.labels)?)?;
+                    sample(&name, "", &c.labels, None, c.created_unix_secs, out);
                 }
             }
         }
-        Ok(())
+    }
+}
+
+/// Appends one child's samples in prometheus_client's order: a histogram's buckets,
+/// `_count` and `_sum`, or from multiprocess files `_sum`, buckets and `_count`.
+fn encode_child(name: &str, c: &Child, created: bool, multiprocess: bool, out: &mut String) {
+    match &c.value {
+        Value::Counter(v) => sample(name, "_total", &c.labels, None, v.get(), out),
+        Value::Gauge(v) => sample(name, "", &c.labels, None, v.get(), out),
+        Value::Histogram(h) => {
+            if multiprocess {
+                let (_, sum) = h.visit(|_, _| {});
+                sample(name, "_sum", &c.labels, None, sum, out);
+            }
+            let (count, sum) = h.visit(|bound, n| {
+                sample(name, "_bucket", &c.labels, Some(bound), n as f64, out);
+            });
+            sample(name, "_count", &c.labels, None, count as f64, out);
+            if !multiprocess {
+                sample(name, "_sum", &c.labels, None, sum, out);
+            }
+        }
+    }
+    if created {
+        sample(name, "_created", &c.labels, None, c.created_unix_secs, out);
     }
 }
 

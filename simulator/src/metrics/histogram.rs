@@ -2,13 +2,9 @@
 //!
 //! An engine step gives every running sequence the same inter-token latency, so a batch
 //! of 256 observes one value 256 times; [`Histogram::observe_n`] records that at the
-//! cost of one. prometheus-client's histogram takes one observation per call. This one
-//! encodes through prometheus-client all the same, so the bytes are its bytes.
+//! cost of one. prometheus-client's histogram takes one observation per call.
 
 use std::sync::{Arc, Mutex};
-
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
-use prometheus_client::metrics::MetricType;
 
 /// Buckets, sum and count; clones share the same storage.
 #[derive(Clone, Debug)]
@@ -61,71 +57,57 @@ impl Histogram {
     }
 }
 
-impl EncodeMetric for Histogram {
-    fn encode(&self, mut encoder: MetricEncoder) -> std::fmt::Result {
+impl Histogram {
+    /// Calls `f` with each upper bound (`+Inf` last) and its cumulative count, then
+    /// returns the count and the sum.
+    pub(crate) fn visit(&self, mut f: impl FnMut(f64, u64)) -> (u64, f64) {
         let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let buckets: Vec<(f64, u64)> = inner
-            .bounds
-            .iter()
-            .copied()
-            .zip(inner.counts.iter().copied())
-            .collect();
-        encoder.encode_histogram::<NoLabelSet>(inner.sum, inner.count, &buckets, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        MetricType::Histogram
+        let mut acc = 0;
+        for (&bound, &n) in inner.bounds.iter().zip(&inner.counts) {
+            acc += n;
+            f(bound, acc);
+        }
+        (inner.count, inner.sum)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use prometheus_client::encoding::text::encode;
-    use prometheus_client::metrics::histogram::Histogram as Reference;
-    use prometheus_client::registry::Registry;
-
     use super::*;
 
-    fn text(register: impl FnOnce(&mut Registry)) -> String {
-        let mut registry = Registry::default();
-        register(&mut registry);
-        let mut out = String::new();
-        encode(&mut out, &registry).unwrap();
-        out
+    fn snapshot(h: &Histogram) -> (Vec<(f64, u64)>, u64, f64) {
+        let mut buckets = Vec::new();
+        let (count, sum) = h.visit(|b, n| buckets.push((b, n)));
+        (buckets, count, sum)
     }
 
     #[test]
-    fn prints_as_prometheus_client_histograms_do() {
+    fn buckets_are_cumulative_and_inclusive() {
+        let h = Histogram::new([0.01, 0.025, 0.05, 0.1]);
+        for v in [0.0, 0.01, 0.02, 0.05, 0.05, 0.07, 1.0, f64::NAN, 0.025] {
+            h.observe(v);
+        }
+        let (buckets, count, sum) = snapshot(&h);
+        let counts: Vec<u64> = buckets.iter().map(|b| b.1).collect();
+        // An observation equal to a bound counts in that bucket, as in vLLM's
+        // prometheus_client; NaN lands in +Inf.
+        assert_eq!(counts, [2, 4, 6, 7, 9]);
+        assert_eq!(count, 9);
+        assert!(sum.is_nan());
+    }
+
+    #[test]
+    fn many_equal_observations_are_one_update() {
         let bounds = [0.01, 0.025, 0.05, 0.1];
-        let values = [0.0, 0.01, 0.02, 0.05, 0.05, 0.07, 1.0, f64::NAN, 0.025];
-        let ours = Histogram::new(bounds);
-        let reference = Reference::new(bounds);
-        for v in values {
-            reference.observe(v);
-        }
-        for v in values.iter().filter(|v| !v.is_nan()) {
-            ours.observe(*v);
-        }
-        ours.observe_n(f64::NAN, 1);
-        let expected = text(|r| r.register("h", "Help.", reference));
-        assert_eq!(text(|r| r.register("h", "Help.", ours.clone())), expected);
-        // Many equal observations at once are one at a time, but for the sum's
-        // rounding (one product, not 256 additions).
-        let batch = Histogram::new(bounds);
-        let single = Histogram::new(bounds);
+        let (batch, single) = (Histogram::new(bounds), Histogram::new(bounds));
         batch.observe_n(0.03, 256);
         for _ in 0..256 {
             single.observe(0.03);
         }
-        let (batch, single) = (
-            text(|r| r.register("h", "Help.", batch)),
-            text(|r| r.register("h", "Help.", single)),
-        );
-        fn without_sum(t: &str) -> Vec<&str> {
-            t.lines().filter(|l| !l.starts_with("h_sum")).collect()
-        }
-        assert_eq!(without_sum(&batch), without_sum(&single));
-        assert!(batch.contains("h_sum 7.68\n"), "{batch}");
-        assert!(single.contains("h_sum 7.680000000000019\n"), "{single}");
+        let (b, s) = (snapshot(&batch), snapshot(&single));
+        assert_eq!((b.0, b.1), (s.0, s.1));
+        // But for the sum's rounding: one product, not 256 additions.
+        assert_eq!(b.2, 7.68);
+        assert_eq!(s.2, 7.680000000000019);
     }
 }

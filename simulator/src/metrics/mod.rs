@@ -10,10 +10,10 @@
 mod families;
 mod histogram;
 
-use prometheus_client::registry::Registry;
-
 use crate::catalogue::{LabelSet, Profile, Signal};
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
+use crate::exposition::Format;
+use crate::exposition::text::Dialect;
 use families::{Families, Labels, Value};
 
 /// vLLM's `CacheConfig`, as `vllm:cache_config_info` labels it.
@@ -29,77 +29,52 @@ pub struct CacheConfigInfo {
     pub num_cpu_blocks: u32,
     /// CPU swap space, GiB.
     pub swap_space_gib: u32,
+    /// Whether prefix caching is on.
+    pub enable_prefix_caching: bool,
 }
 
 impl CacheConfigInfo {
     /// The labels `vllm:cache_config_info` carries in `profile`: the fields of that
-    /// version's `CacheConfig`, sorted.
+    /// release's `CacheConfig`, sorted, each a constant or a parameter of this pod
+    /// printed as Python prints it.
     fn labels(&self, profile: Profile) -> Labels {
-        match profile {
-            Profile::VllmV0_6 => self.v0_labels(),
-            Profile::VllmV0_11 => self.v1_labels(),
+        profile
+            .release()
+            .cache_config_info
+            .iter()
+            .map(|l| {
+                let value = match (&l.value, l.param.as_deref()) {
+                    (Some(v), _) => v.clone(),
+                    (None, Some(param)) => self.param(param, l.format.as_deref()),
+                    (None, None) => "None".to_owned(),
+                };
+                (l.label.as_str(), value)
+            })
+            .collect()
+    }
+
+    /// A pod parameter as Python's `str()` prints it in `format` (`int`, `float`, `bool`).
+    fn param(&self, param: &str, format: Option<&str>) -> String {
+        let swap_bytes = u64::from(self.swap_space_gib) << 30;
+        let value = match param {
+            "block_size" => f64::from(self.block_size),
+            "gpu_memory_utilization" => self.gpu_memory_utilization,
+            "swap_space" => f64::from(self.swap_space_gib),
+            "swap_space_bytes" => swap_bytes as f64,
+            "num_gpu_blocks" => f64::from(self.num_gpu_blocks),
+            "num_cpu_blocks" => f64::from(self.num_cpu_blocks),
+            "enable_prefix_caching" => f64::from(u8::from(self.enable_prefix_caching)),
+            _ => return "None".to_owned(),
+        };
+        match format {
+            Some("bool") => if value != 0.0 { "True" } else { "False" }.to_owned(),
+            Some("float") => {
+                let mut out = String::new();
+                crate::exposition::text::python_float(value, &mut out);
+                out
+            }
+            _ => format!("{}", value as u64),
         }
-    }
-
-    /// vLLM 0.11's `CacheConfig` (prefix caching on by default in V1) and `engine`.
-    fn v1_labels(&self) -> Labels {
-        let none = || "None".to_owned();
-        let mut labels = vec![
-            ("block_size", self.block_size.to_string()),
-            ("cache_dtype", "auto".to_owned()),
-            ("calculate_kv_scales", "False".to_owned()),
-            ("cpu_kvcache_space_bytes", none()),
-            ("cpu_offload_gb", "0".to_owned()),
-            ("enable_prefix_caching", "True".to_owned()),
-            ("engine", "0".to_owned()),
-            (
-                "gpu_memory_utilization",
-                self.gpu_memory_utilization.to_string(),
-            ),
-            ("is_attention_free", "False".to_owned()),
-            ("kv_cache_memory_bytes", none()),
-            ("kv_sharing_fast_prefill", "False".to_owned()),
-            ("mamba_cache_dtype", "auto".to_owned()),
-            ("mamba_page_size_padded", none()),
-            ("mamba_ssm_cache_dtype", "auto".to_owned()),
-            ("num_cpu_blocks", none()),
-            ("num_gpu_blocks", self.num_gpu_blocks.to_string()),
-            ("num_gpu_blocks_override", none()),
-            ("prefix_caching_hash_algo", "sha256".to_owned()),
-            ("sliding_window", none()),
-            ("swap_space", self.swap_space_gib.to_string()),
-            (
-                "swap_space_bytes",
-                (u64::from(self.swap_space_gib) << 30).to_string(),
-            ),
-        ];
-        labels.sort_by_key(|(name, _)| *name);
-        labels
-    }
-
-    /// vLLM 0.6's `CacheConfig`.
-    fn v0_labels(&self) -> Labels {
-        let flag = |b: bool| if b { "True" } else { "False" }.to_owned();
-        vec![
-            ("block_size", self.block_size.to_string()),
-            ("cache_dtype", "auto".to_owned()),
-            ("cpu_offload_gb", "0".to_owned()),
-            ("enable_prefix_caching", flag(false)),
-            (
-                "gpu_memory_utilization",
-                self.gpu_memory_utilization.to_string(),
-            ),
-            ("is_attention_free", flag(false)),
-            ("num_cpu_blocks", self.num_cpu_blocks.to_string()),
-            ("num_gpu_blocks", self.num_gpu_blocks.to_string()),
-            ("num_gpu_blocks_override", "None".to_owned()),
-            ("sliding_window", "None".to_owned()),
-            ("swap_space", self.swap_space_gib.to_string()),
-            (
-                "swap_space_bytes",
-                (u64::from(self.swap_space_gib) << 30).to_string(),
-            ),
-        ]
     }
 }
 
@@ -136,7 +111,6 @@ pub struct PodInfo {
 pub struct PodMetrics {
     info: PodInfo,
     families: Families,
-    registry: Registry,
     /// Families labelled by `model_name` alone, by the signal that feeds them.
     by_signal: Vec<Vec<usize>>,
     /// The `model_name` children of each signal's families, by signal, once created.
@@ -150,27 +124,28 @@ pub struct PodMetrics {
     pending_token_gaps: Option<(f64, u64)>,
     /// `request_success_total` children, by finish reason, once created.
     success: [Option<Vec<Value>>; 3],
-    /// `lora_requests_info` children, by (adapter running, adapter waiting), once created.
+    /// `lora_requests_info` children, by (adapter running, adapter waiting), once
+    /// created; on a pod without LoRA only the first is used (`max_lora="0"`).
     lora_info: [Option<Vec<Value>>; 4],
 }
 
 impl PodMetrics {
-    /// Fresh metrics: counters at zero, only `vllm:cache_config_info` set.
+    /// Fresh metrics: the children the release creates at start-up, at zero, and
+    /// `vllm:cache_config_info`.
     pub fn new(info: PodInfo) -> PodMetrics {
-        let defs: Vec<_> = info
-            .profile
+        let profile = info.profile;
+        let defs: Vec<_> = profile
             .metrics()
             .iter()
-            .filter(|d| !d.lora_only || info.lora.is_some())
+            .filter(|d| d.gate.is_none() || info.lora.is_some())
             .collect();
-        let profile = info.profile;
-        let families = Families::new(&defs, info.max_model_len, profile.created_series());
+        let families = Families::new(&defs, info.max_model_len, profile);
         let mut by_signal = vec![Vec::new(); Signal::COUNT];
         for (i, def) in families.defs().enumerate() {
-            by_signal[def.signal as usize].push(i);
+            if let Some(signal) = def.signal {
+                by_signal[signal as usize].push(i);
+            }
         }
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(families.clone()));
         let model_labels = sorted(
             [
                 profile.engine_label().then(|| ("engine", "0".to_owned())),
@@ -184,7 +159,6 @@ impl PodMetrics {
         let mut metrics = PodMetrics {
             info,
             families,
-            registry,
             by_signal,
             children: vec![None; Signal::COUNT],
             model_labels,
@@ -193,31 +167,61 @@ impl PodMetrics {
             success: Default::default(),
             lora_info: Default::default(),
         };
-        if profile.children_at_startup() {
-            metrics.create_children_at_startup();
-        }
+        metrics.create_children_at_startup();
+        // Awake: no scenario puts a pod to sleep.
+        let awake = sorted(
+            [
+                metrics.model_labels.clone(),
+                vec![("sleep_state", "awake".to_owned())],
+            ]
+            .concat(),
+        );
+        metrics.set_labelled(Signal::SleepState, &awake, 1.0);
         let cache_labels = metrics.info.cache_config.labels(profile);
         metrics.set_labelled(Signal::CacheConfigInfo, &cache_labels, 1.0);
+        if profile.multiprocess() {
+            // V0's engine logs its stats while idle too, the first time as it starts:
+            // every gauge set, one step of 0 tokens observed.
+            let started = metrics.info.started_unix_secs - metrics.info.epoch_unix_secs;
+            metrics.step(&StepStats {
+                at: crate::clock::SimTime::from_secs_f64(started.max(0.0)),
+                ..StepStats::default()
+            });
+        }
         metrics
     }
 
-    /// V1's `make_per_engine`: every `model_name` child, and a `request_success` child
-    /// per finish reason, exist from the start with zero values.
+    /// The children the release creates at start-up (V1's `make_per_engine`, with a
+    /// `request_success` child per finish reason), with zero values.
     fn create_children_at_startup(&mut self) {
-        let by_model: Vec<Signal> = self
-            .families
-            .defs()
-            .filter(|d| d.labels == LabelSet::ModelName)
-            .map(|d| d.signal)
-            .collect();
-        for signal in by_model {
-            self.values(signal);
-        }
-        for reason in self.info.profile.startup_finish_reasons() {
-            let labels = self.success_labels(reason);
-            for &i in self.indices(Signal::RequestSuccess) {
-                self.families.child(i, &labels, self.now_unix_secs);
-            }
+        let model_labels = &self.model_labels;
+        let startup: Vec<(usize, Labels)> =
+            self.families
+                .defs()
+                .enumerate()
+                .filter(|(_, d)| {
+                    matches!(
+                        d.labels,
+                        LabelSet::ModelName | LabelSet::FinishedReason | LabelSet::Other
+                    )
+                })
+                .flat_map(|(i, d)| {
+                    d.startup.iter().map(move |extra| {
+                        // The model labels the family has (some have no `engine`).
+                        let mut labels: Labels = model_labels
+                            .iter()
+                            .filter(|(k, _)| d.label_names.iter().any(|n| n == k))
+                            .cloned()
+                            .collect();
+                        labels.extend(extra.iter().filter_map(|(k, v)| {
+                            Some((label_name(&d.label_names, k)?, v.clone()))
+                        }));
+                        (i, sorted(labels))
+                    })
+                })
+                .collect();
+        for (i, labels) in startup {
+            self.families.child(i, &labels, self.now_unix_secs);
         }
     }
 
@@ -225,16 +229,16 @@ impl PodMetrics {
         &self.by_signal[signal as usize]
     }
 
-    /// The labels of `vllm:request_success_total` for `reason`.
-    fn success_labels(&self, reason: &str) -> Labels {
-        let mut labels = self.model_labels.clone();
-        labels.push(("finished_reason", reason.to_owned()));
-        sorted(labels)
-    }
-
-    /// The registry to encode.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
+    /// Appends the pod's exposition in `format`, as its release's prometheus_client
+    /// writes it.
+    pub fn encode(&self, format: Format, out: &mut String) {
+        match format {
+            Format::PrometheusText => self.families.encode(Dialect::Text, out),
+            Format::OpenMetrics => {
+                self.families.encode(Dialect::OpenMetrics, out);
+                out.push_str("# EOF\n");
+            }
+        }
     }
 
     /// The `model_name` children fed by `signal`, created on first use.
@@ -347,6 +351,10 @@ impl EventSink for PodMetrics {
     }
 
     fn finished(&mut self, r: &FinishedRequest) {
+        // vLLM records no stats for an aborted request: no success, no histogram.
+        if r.reason == FinishReason::Abort {
+            return;
+        }
         self.observe(Signal::E2eLatency, r.e2e);
         self.observe(Signal::QueueTime, r.queue);
         self.observe(Signal::InferenceTime, r.inference);
@@ -357,7 +365,21 @@ impl EventSink for PodMetrics {
             Signal::RequestGenerationTokens,
             f64::from(r.generation_tokens),
         );
-        self.observe(Signal::RequestMaxGenerationTokens, f64::from(r.max_tokens));
+        self.observe(
+            Signal::RequestPrefillKvComputedTokens,
+            f64::from(r.prompt_tokens),
+        );
+        // The largest output among the request's sequences, not its `max_tokens`.
+        self.observe(
+            Signal::RequestMaxGenerationTokens,
+            f64::from(r.generation_tokens),
+        );
+        let per_token = if r.generation_tokens > 1 {
+            r.decode / f64::from(r.generation_tokens - 1)
+        } else {
+            0.0
+        };
+        self.observe(Signal::RequestTimePerOutputToken, per_token);
         self.observe(Signal::RequestParamsN, f64::from(r.n));
         self.observe(Signal::RequestParamsMaxTokens, f64::from(r.max_tokens));
         self.count_success(r.reason);
@@ -386,17 +408,15 @@ impl EventSink for PodMetrics {
             Signal::IterationTokens,
             (s.prompt_tokens + s.generation_tokens) as f64,
         );
-        if let Some(lora) = &self.info.lora {
-            let adapters = |active: bool| {
-                if active {
-                    lora.adapter.clone()
-                } else {
-                    String::new()
-                }
+        if !self.indices(Signal::LoraRequestsInfo).is_empty() {
+            let (adapter, max_lora) = match &self.info.lora {
+                Some(lora) => (lora.adapter.as_str(), lora.max_lora),
+                None => ("", 0),
             };
+            let adapters = |active: bool| if active { adapter } else { "" }.to_owned();
             let labels = || {
                 vec![
-                    ("max_lora", lora.max_lora.to_string()),
+                    ("max_lora", max_lora.to_string()),
                     ("running_lora_adapters", adapters(s.lora_running)),
                     ("waiting_lora_adapters", adapters(s.lora_waiting)),
                 ]
@@ -418,11 +438,18 @@ impl EventSink for PodMetrics {
     }
 }
 
+/// The `&'static` spelling of label `name` among a family's label names.
+fn label_name(names: &'static [String], name: &str) -> Option<&'static str> {
+    names.iter().find(|n| *n == name).map(String::as_str)
+}
+
 /// `labels` sorted by name, as prometheus_client prints them.
 fn sorted(mut labels: Labels) -> Labels {
     labels.sort_by_key(|(name, _)| *name);
     labels
 }
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

@@ -5,11 +5,11 @@ use crate::clock::SimTime;
 use crate::engine::{
     Gpu, LengthDist, ModelShape, PerfModel, Pod, PodConfig, Quantization, Traffic, WorkloadConfig,
 };
-use crate::exposition::{Format, encode};
+use crate::exposition::Format;
 
 fn info(lora: bool) -> PodInfo {
     PodInfo {
-        profile: Profile::VllmV0_6,
+        profile: Profile::from_name("vllm-0.6").unwrap(),
         model_name: "mistral-7b-fp16".to_owned(),
         max_model_len: 4096,
         cache_config: CacheConfigInfo {
@@ -18,6 +18,7 @@ fn info(lora: bool) -> PodInfo {
             num_gpu_blocks: 2841,
             num_cpu_blocks: 2048,
             swap_space_gib: 4,
+            enable_prefix_caching: false,
         },
         lora: lora.then(|| LoraInfo {
             adapter: "domain".to_owned(),
@@ -56,7 +57,7 @@ fn pod() -> Pod {
 
 fn text(metrics: &PodMetrics) -> String {
     let mut out = String::new();
-    encode(metrics.registry(), Format::PrometheusText, &mut out).unwrap();
+    metrics.encode(Format::PrometheusText, &mut out);
     out
 }
 
@@ -70,6 +71,11 @@ fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
     })
 }
 
+/// The families of `profile` that an engine signal feeds.
+fn fed(profile: Profile) -> impl Iterator<Item = &'static crate::catalogue::MetricDef> {
+    profile.metrics().iter().filter(|d| d.signal.is_some())
+}
+
 fn sum_of(text: &str, prefix: &str) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(prefix))
@@ -78,10 +84,25 @@ fn sum_of(text: &str, prefix: &str) -> f64 {
 }
 
 #[test]
-fn a_fresh_pod_shows_only_its_cache_config() {
+fn a_fresh_v0_pod_shows_its_first_idle_stats_log() {
     let out = text(&PodMetrics::new(info(false)));
-    let families: Vec<_> = out.lines().filter(|l| l.starts_with("# TYPE")).collect();
-    assert_eq!(families, ["# TYPE vllm:cache_config_info gauge"]);
+    let m = "{model_name=\"mistral-7b-fp16\"}";
+    assert_eq!(
+        sample(&out, &format!("vllm:num_requests_running{m}")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:prompt_tokens_total{m}")),
+        Some(0.0)
+    );
+    // One idle step of 0 tokens, observed as the engine logs it.
+    assert_eq!(
+        sample(&out, &format!("vllm:iteration_tokens_total_count{m}")),
+        Some(1.0)
+    );
+    // Per-request families wait for a finished request.
+    assert!(!out.contains("vllm:e2e_request_latency_seconds"), "{out}");
+    assert!(!out.contains("vllm:request_success"), "{out}");
     assert!(
         out.contains("# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n")
     );
@@ -121,11 +142,11 @@ fn every_family_matches_the_catalogue() {
     let mut pod = pod();
     pod.advance_to(SimTime::from_secs_f64(60.0), &mut metrics);
     let out = text(&metrics);
-    for def in Profile::VllmV0_6.metrics() {
-        let help = format!("# HELP {} {}\n", def.name, def.help);
+    for def in fed(Profile::from_name("vllm-0.6").unwrap()) {
+        let help = format!("# HELP {} {}\n", def.sample_name(), def.help);
         assert!(out.contains(&help), "missing {help}");
     }
-    assert!(out.contains("vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"} 17000000"), "{out}");
+    assert!(out.contains("vllm:lora_requests_info{max_lora=\"1\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"} 1.70000"), "{out}");
     let buckets: Vec<_> = out
         .lines()
         .filter(|l| l.starts_with("vllm:request_prompt_tokens_bucket"))
@@ -134,23 +155,35 @@ fn every_family_matches_the_catalogue() {
     assert_eq!(
         buckets,
         [
-            "1", "2", "5", "10", "20", "50", "100", "200", "500", "1000", "2000", "+Inf"
+            "1.0", "2.0", "5.0", "10.0", "20.0", "50.0", "100.0", "200.0", "500.0", "1000.0",
+            "2000.0", "+Inf"
         ]
     );
 }
 
 #[test]
-fn lora_info_only_on_lora_pods() {
+fn lora_info_without_lora_is_v0s_alone() {
     let mut metrics = PodMetrics::new(info(false));
+    pod().advance_to(SimTime::from_secs_f64(10.0), &mut metrics);
+    // V0 sets it on every pod at every stats log.
+    assert!(text(&metrics).contains(
+        "vllm:lora_requests_info{max_lora=\"0\",running_lora_adapters=\"\",waiting_lora_adapters=\"\"}"
+    ));
+    let mut metrics = PodMetrics::new(PodInfo {
+        lora: None,
+        ..v1_info()
+    });
     pod().advance_to(SimTime::from_secs_f64(10.0), &mut metrics);
     assert!(!text(&metrics).contains("lora"));
 }
 
 fn v1_info() -> PodInfo {
+    let mut info = info(true);
+    info.cache_config.enable_prefix_caching = true;
     PodInfo {
-        profile: Profile::VllmV0_11,
+        profile: Profile::from_name("vllm-0.11").unwrap(),
         started_unix_secs: 1.75e9,
-        ..info(true)
+        ..info
     }
 }
 
@@ -252,9 +285,9 @@ fn v1_counters_histograms_and_renames_agree() {
         .map(|l| l.split("le=\"").nth(1).unwrap().split('"').next().unwrap())
         .collect();
     assert_eq!(buckets.len(), 23, "22 bounds up to 2560 s and +Inf");
-    assert_eq!(buckets[21], "2560");
-    for def in Profile::VllmV0_11.metrics() {
-        let help = format!("# HELP {} {}\n", def.name, def.help);
+    assert_eq!(buckets[21], "2560.0");
+    for def in fed(Profile::from_name("vllm-0.11").unwrap()) {
+        let help = format!("# HELP {} {}\n", def.sample_name(), def.help);
         assert!(out.contains(&help), "missing {help}");
     }
     assert!(

@@ -79,14 +79,17 @@ impl<'de> Deserialize<'de> for PanelFile {
     }
 }
 
-/// The vLLM version whose metrics a pod exposes.
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
-pub(super) enum ProfileName {
-    #[default]
-    #[serde(rename = "vllm-0.6")]
-    VllmV0_6,
-    #[serde(rename = "vllm-0.11")]
-    VllmV0_11,
+/// The vLLM release whose metrics a pod exposes: `vllm-X.Y.Z`, an alias or `latest`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ProfileName(pub(super) crate::catalogue::Profile);
+
+impl<'de> Deserialize<'de> for ProfileName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        crate::catalogue::Profile::from_name(&name)
+            .map(ProfileName)
+            .map_err(de::Error::custom)
+    }
 }
 
 /// One pod.

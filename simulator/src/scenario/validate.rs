@@ -12,7 +12,6 @@ use super::schema::{
     QuantizationName, ScenarioFile, TrafficFile,
 };
 use super::{LoraSpec, Phase, PodSpec, Scenario};
-use crate::catalogue::Profile;
 use crate::engine::{
     Gpu, LengthDist, MemoryPlan, ModelShape, PerfModel, PodConfig, Quantization, Traffic,
     WorkloadConfig,
@@ -312,10 +311,7 @@ fn pod(
             .served_model_name
             .clone()
             .unwrap_or_else(|| p.name.value.clone()),
-        profile: match p.profile.unwrap_or(default_profile) {
-            ProfileName::VllmV0_6 => Profile::VllmV0_6,
-            ProfileName::VllmV0_11 => Profile::VllmV0_11,
-        },
+        profile: p.profile.unwrap_or(default_profile).0,
         gpu,
         model,
         memory,
@@ -699,7 +695,11 @@ phases:
     #[test]
     fn profiles_per_scenario_and_per_pod() {
         let s = load(FLEET, "fleet.yaml").unwrap();
-        assert!(s.pods.iter().all(|p| p.profile == Profile::VllmV0_6));
+        assert!(
+            s.pods
+                .iter()
+                .all(|p| p.profile == Profile::from_name("vllm-0.6").unwrap())
+        );
         let mixed = FLEET
             .replace("name: fleet\n", "name: fleet\nprofile: vllm-0.11\n")
             .replace(
@@ -711,27 +711,27 @@ phases:
         assert_eq!(
             profiles,
             [
-                Profile::VllmV0_11,
-                Profile::VllmV0_11,
-                Profile::VllmV0_11,
-                Profile::VllmV0_6
+                Profile::from_name("vllm-0.11").unwrap(),
+                Profile::from_name("vllm-0.11").unwrap(),
+                Profile::from_name("vllm-0.11").unwrap(),
+                Profile::from_name("vllm-0.6").unwrap()
             ],
             "replicas inherit the scenario's, the AWQ pod keeps its own"
         );
-        let upgraded = s.with_profile(Profile::VllmV0_11);
+        let upgraded = s.with_profile(Profile::from_name("vllm-0.11").unwrap());
         assert!(
             upgraded
                 .pods
                 .iter()
-                .all(|p| p.profile == Profile::VllmV0_11)
+                .all(|p| p.profile == Profile::from_name("vllm-0.11").unwrap())
         );
         let bad = FLEET.replace(
             "    port: 9100\n",
-            "    port: 9100\n    profile: vllm-0.7\n",
+            "    port: 9100\n    profile: vllm-0.11.9\n",
         );
         let err = load(&bad, "fleet.yaml").unwrap_err().to_string();
         assert!(
-            err == "fleet.yaml:12:14: pods[1].profile: unknown variant `vllm-0.7`, expected one of vllm-0.6, vllm-0.11",
+            err.starts_with("fleet.yaml:12:14: pods[1].profile: unknown vLLM profile \"vllm-0.11.9\"; the nearest known are vllm-0.11.2 and vllm-0.12.0"),
             "{err}"
         );
     }

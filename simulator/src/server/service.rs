@@ -2,34 +2,51 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use crate::exposition::Format;
 use crate::lab::PodHandle;
 
-/// Answers one request for `pod`. Only the method, path and `Accept` header matter,
-/// so any body type will do.
+/// Answers one request for `pod`. Only the method, path and `Accept` headers matter,
+/// so any body type will do. The metrics paths, their formats and gzip are the pod's
+/// release's.
 pub fn respond<B>(req: &Request<B>, pod: &PodHandle) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let route = match path {
-        "/metrics" | "/metrics/" => Route::Metrics,
         "/health" => Route::Health,
-        _ => return detail(StatusCode::NOT_FOUND, "Not Found"),
+        _ => match pod.profile().serving(path) {
+            Some(serving) => Route::Metrics(serving),
+            None => return detail(StatusCode::NOT_FOUND, "Not Found"),
+        },
     };
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     }
     match route {
-        Route::Metrics => {
-            let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
-            let format = Format::negotiate(accept);
-            match pod.scrape(format) {
-                Some(body) => with_type(
-                    Response::new(Full::new(Bytes::from(body))),
-                    format.content_type(),
-                ),
-                None => unavailable(),
+        Route::Metrics(serving) => {
+            let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+            let (format, content_type) = match &serving.openmetrics_content_type {
+                Some(om) if Format::negotiate(header(ACCEPT)) == Format::OpenMetrics => {
+                    (Format::OpenMetrics, om.as_str())
+                }
+                _ => (Format::PrometheusText, serving.text_content_type.as_str()),
+            };
+            let Some(body) = pod.scrape(format) else {
+                return unavailable();
+            };
+            let gzip = serving.gzip && header(ACCEPT_ENCODING).is_some_and(|e| e.contains("gzip"));
+            if gzip {
+                let mut response = with_type(
+                    Response::new(Full::new(Bytes::from(gzipped(body.as_bytes())))),
+                    content_type,
+                );
+                response
+                    .headers_mut()
+                    .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                response
+            } else {
+                with_type(Response::new(Full::new(Bytes::from(body))), content_type)
             }
         }
         Route::Health => {
@@ -43,8 +60,17 @@ pub fn respond<B>(req: &Request<B>, pod: &PodHandle) -> Response<Full<Bytes>> {
 }
 
 enum Route {
-    Metrics,
+    Metrics(&'static crate::catalogue::Serving),
     Health,
+}
+
+/// `body` compressed as Python's `gzip.compress` does it for prometheus_client.
+fn gzipped(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
 }
 
 fn unavailable() -> Response<Full<Bytes>> {

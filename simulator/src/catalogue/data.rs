@@ -1,0 +1,147 @@
+//! The release data files as the binary holds them, parsed once on first use.
+//!
+//! Each file is what `tools/vllm-metrics` rendered from one vLLM release's own code;
+//! `data/signals.json` maps family names to the engine [`Signal`] that feeds them.
+//! Parsing checks the few facts the rest of the crate relies on, so a bad data file
+//! fails every test at once with its release named.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use super::{Buckets, Engine, Gate, Kind, LabelSet, MetricDef, Release, Serving, Signal};
+
+include!(concat!(env!("OUT_DIR"), "/releases.rs"));
+
+/// `data/signals.json`: family name to the signal that feeds it.
+static SIGNALS: &str = include_str!("../../data/signals.json");
+
+/// Every release, oldest first.
+pub(super) static RELEASES: LazyLock<Vec<Release>> = LazyLock::new(|| {
+    let signals: HashMap<String, Signal> =
+        serde_json::from_str(SIGNALS).unwrap_or_else(|e| panic!("data/signals.json: {e}"));
+    FILES
+        .iter()
+        .map(|(name, text)| parse(name, text, &signals))
+        .collect()
+});
+
+fn parse(name: &str, text: &str, signals: &HashMap<String, Signal>) -> Release {
+    let file: ReleaseFile =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("data/vllm/{name}.json: {e}"));
+    assert_eq!(
+        file.release, name,
+        "data/vllm/{name}.json names another release"
+    );
+    let cache_labels: Vec<&str> = file
+        .cache_config_info
+        .iter()
+        .map(|l| l.label.as_str())
+        .collect();
+    let metrics = file
+        .families
+        .into_iter()
+        .map(|f| {
+            let signal = signals.get(&f.name).copied();
+            let labels = label_set(&f.labels, signal, &cache_labels);
+            let buckets = match (f.kind, f.buckets_rule.as_deref(), f.buckets) {
+                (Kind::Histogram, Some("1-2-5"), _) => Buckets::OneTwoFiveToMaxModelLen,
+                // The CUDA graph capture sizes for vLLM's default `max_num_seqs`, which
+                // the simulated pods keep.
+                (Kind::Histogram, None | Some("cudagraph"), Some(b)) => Buckets::Fixed(b),
+                (Kind::Histogram, rule, _) => {
+                    panic!("data/vllm/{name}.json: {}: buckets {rule:?}", f.name)
+                }
+                _ => Buckets::None,
+            };
+            let gate = match f.gate.as_deref() {
+                None => None,
+                Some("lora") => Some(Gate::Lora),
+                Some(other) => panic!("data/vllm/{name}.json: {}: gate {other:?}", f.name),
+            };
+            MetricDef {
+                name: f.name,
+                kind: f.kind,
+                help: f.help,
+                label_names: f.labels,
+                labels,
+                buckets,
+                signal,
+                gate,
+                startup: f
+                    .startup
+                    .into_iter()
+                    .map(|child| {
+                        let mut child: Vec<_> = child.into_iter().collect();
+                        child.sort();
+                        child
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Release {
+        version: file.release.clone(),
+        profile_name: format!("vllm-{}", file.release),
+        uploaded: file.uploaded,
+        engine: file.engine,
+        prometheus_client: file.prometheus_client,
+        created_series: file.created_series,
+        serving: file.serving,
+        finish_reasons: file.finish_reasons,
+        defaults: file.defaults,
+        cache_config_info: file.cache_config_info,
+        metrics,
+    }
+}
+
+/// What a family's labels are, from the signal that feeds it and its label names.
+fn label_set(labels: &[String], signal: Option<Signal>, cache_labels: &[&str]) -> LabelSet {
+    let extra: Vec<&str> = labels
+        .iter()
+        .map(String::as_str)
+        .filter(|l| !matches!(*l, "engine" | "model_name"))
+        .collect();
+    match signal {
+        Some(Signal::CacheConfigInfo) => LabelSet::CacheConfig,
+        Some(Signal::LoraRequestsInfo) => LabelSet::LoraInfo,
+        _ if extra.is_empty() => LabelSet::ModelName,
+        _ if extra == ["finished_reason"] => LabelSet::FinishedReason,
+        _ if labels.len() == cache_labels.len()
+            && extra.iter().all(|l| cache_labels.contains(l)) =>
+        {
+            LabelSet::CacheConfig
+        }
+        _ => LabelSet::Other,
+    }
+}
+
+/// One data file, as `tools/vllm-metrics` writes it.
+#[derive(Deserialize)]
+struct ReleaseFile {
+    release: String,
+    uploaded: String,
+    engine: Engine,
+    prometheus_client: String,
+    created_series: bool,
+    serving: Vec<Serving>,
+    finish_reasons: Vec<String>,
+    defaults: super::Defaults,
+    cache_config_info: Vec<super::CacheLabel>,
+    families: Vec<FamilyFile>,
+}
+
+/// One family of a data file.
+#[derive(Deserialize)]
+struct FamilyFile {
+    name: String,
+    #[serde(rename = "type")]
+    kind: Kind,
+    help: String,
+    labels: Vec<String>,
+    buckets: Option<Vec<f64>>,
+    buckets_rule: Option<String>,
+    startup: Vec<HashMap<String, String>>,
+    gate: Option<String>,
+}

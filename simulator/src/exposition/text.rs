@@ -1,0 +1,241 @@
+//! Wire text as Python's prometheus_client writes it, byte for byte.
+//!
+//! vLLM serves its metrics through prometheus_client, so the simulator writes what
+//! that library writes: floats as `floatToGoString` prints them (`1.0`, `0.001`,
+//! `1.7e+09`, `+Inf`), labels sorted by name with `le` among them, label values and
+//! HELP text escaped as `generate_latest` escapes them, the text format's separate
+//! `_created` families and OpenMetrics' inline ones.
+
+use std::fmt::Write;
+
+/// Appends `v` as prometheus_client's `floatToGoString` prints it: Python's `repr`,
+/// except that positive values of seven or more integer digits take Go's exponent
+/// form (`1700000000.0` is `1.7e+09`).
+pub fn go_float(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if v == f64::NEG_INFINITY {
+        out.push_str("-Inf");
+    } else {
+        let start = out.len();
+        python_float(v, out);
+        let dot = out[start..].find('.');
+        if let Some(dot) = dot.filter(|&d| v > 0.0 && d > 6) {
+            // mantissa = s[0] + '.' + s[1:dot] + s[dot+1:], rstripped of '0' and '.'.
+            let s = out[start..].to_owned();
+            out.truncate(start);
+            out.push_str(&s[..1]);
+            out.push('.');
+            out.push_str(&s[1..dot]);
+            out.push_str(&s[dot + 1..]);
+            let kept = out.trim_end_matches(['0', '.']).len();
+            out.truncate(kept);
+            let _ = write!(out, "e+0{}", dot - 1);
+        }
+    }
+}
+
+/// Appends Python's `repr(v)` of a finite float: the shortest digits that read back
+/// as `v`, positional from 1e-4 up to 1e16, scientific (`1e-05`, `1.5e+16`) beyond.
+pub fn python_float(v: f64, out: &mut String) {
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("LowerExp has an exponent");
+    let exp: i32 = exp.parse().expect("LowerExp's exponent is a number");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    out.push_str(sign);
+    if (-4..16).contains(&exp) {
+        if exp < 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
+            out.push_str(&digits);
+        } else {
+            let int_len = exp as usize + 1;
+            if digits.len() > int_len {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            } else {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
+                out.push_str(".0");
+            }
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+}
+
+/// Appends a label value or HELP text escaped as prometheus_client escapes it:
+/// backslash and newline always, the double quote in label values (and, in
+/// OpenMetrics, in HELP text too).
+fn escaped(s: &str, quote: bool, out: &mut String) {
+    if !s.contains(['\\', '\n', '"']) {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if quote => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The text format prometheus_client's `generate_latest` writes, or OpenMetrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// `prometheus_client.exposition.generate_latest`.
+    Text,
+    /// `prometheus_client.openmetrics.exposition.generate_latest`.
+    OpenMetrics,
+}
+
+/// Appends the `# HELP` and `# TYPE` lines of a family called `name`.
+pub fn header(dialect: Dialect, name: &str, help: &str, kind: &str, out: &mut String) {
+    out.push_str("# HELP ");
+    out.push_str(name);
+    out.push(' ');
+    escaped(help, dialect == Dialect::OpenMetrics, out);
+    out.push_str("\n# TYPE ");
+    out.push_str(name);
+    out.push(' ');
+    out.push_str(kind);
+    out.push('\n');
+}
+
+/// Appends one sample line: `name` and `suffix`, `labels` (sorted by name) with `le`
+/// placed among them when given, and the value.
+pub fn sample(
+    name: &str,
+    suffix: &str,
+    labels: &[(&str, String)],
+    le: Option<f64>,
+    value: f64,
+    out: &mut String,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    let mut le = le;
+    if !labels.is_empty() || le.is_some() {
+        out.push('{');
+        let mut first = true;
+        let mut label = |out: &mut String, k: &str| {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(k);
+            out.push_str("=\"");
+        };
+        for (k, v) in labels {
+            if let Some(bound) = le.filter(|_| "le" < *k) {
+                label(out, "le");
+                go_float(bound, out);
+                out.push('"');
+                le = None;
+            }
+            label(out, k);
+            escaped(v, true, out);
+            out.push('"');
+        }
+        if let Some(bound) = le {
+            label(out, "le");
+            go_float(bound, out);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+    go_float(value, out);
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(v: f64) -> String {
+        let mut s = String::new();
+        go_float(v, &mut s);
+        s
+    }
+
+    #[test]
+    fn floats_print_as_prometheus_client_prints_them() {
+        // Each pair is (value, what Python's floatToGoString returns).
+        for (v, python) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (0.001, "0.001"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (9.75010481363281e-06, "9.75010481363281e-06"),
+            (1593.0, "1593.0"),
+            (123456.5, "123456.5"),
+            (999999.0, "999999.0"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (1.7e9, "1.7e+09"),
+            (1753795326.9358883, "1.7537953269358883e+09"),
+            (1.7e10, "1.7e+010"),
+            (1e15, "1e+015"),
+            (1e16, "1e+16"),
+            (2.5e17, "2.5e+17"),
+            (-1700000000.0, "-1700000000.0"),
+            (-1e16, "-1e+16"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(go(v), python, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn le_sorts_among_the_labels() {
+        let mut out = String::new();
+        let labels = [("engine", "0".to_owned()), ("model_name", "m".to_owned())];
+        sample("h", "_bucket", &labels, Some(1.0), 2.0, &mut out);
+        sample("h", "_bucket", &[], Some(f64::INFINITY), 2.0, &mut out);
+        sample(
+            "h",
+            "_sum",
+            &[("a\"b", "x\\y\nz\"".to_owned())],
+            None,
+            0.5,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            "h_bucket{engine=\"0\",le=\"1.0\",model_name=\"m\"} 2.0\n\
+             h_bucket{le=\"+Inf\"} 2.0\n\
+             h_sum{a\"b=\"x\\\\y\\nz\\\"\"} 0.5\n"
+        );
+    }
+
+    #[test]
+    fn help_escapes_as_each_dialect_does() {
+        let mut out = String::new();
+        header(Dialect::Text, "x", "a \"b\"\nc\\", "gauge", &mut out);
+        header(Dialect::OpenMetrics, "x", "a \"b\"", "gauge", &mut out);
+        assert_eq!(
+            out,
+            "# HELP x a \"b\"\\nc\\\\\n# TYPE x gauge\n# HELP x a \\\"b\\\"\n# TYPE x gauge\n"
+        );
+    }
+}

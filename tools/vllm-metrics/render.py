@@ -1,0 +1,390 @@
+"""Render one vLLM release's metrics with that release's own code (run as a subprocess).
+
+Usage: python3 render.py REQUEST.json RESULT.json
+
+The request names the extracted ``vllm`` sources, the prometheus_client directory,
+the engine generation ("v0"/"v1") and the pod to render (one pod per process, as
+prometheus_client keeps its multiprocess files open).  Heavy imports are served
+by ``stubs``; the ``vllm`` package is created without running its ``__init__``.
+Only the vllm:* collectors are rendered: the default registry's process/platform/gc
+collectors are unregistered first.
+"""
+
+import ast
+import inspect
+import json
+import os
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+REAL_MODULES = ["prometheus_client", "pydantic", "pydantic_core", "typing_extensions",
+                "annotated_types", "typing_inspection", "numpy"]
+# Probes of vllm.platforms: absent, so that no accelerator platform is detected.
+BLOCKED_MODULES = ["libtpu", "tpu_info", "pynvml", "amdsmi", "intel_extension_for_pytorch",
+                   "oneccl_bindings_for_pytorch", "transformers_neuronx",
+                   "neuronx_distributed_inference", "habana_frameworks", "torch_npu"]
+# Parts of vllm that the metric code does not use and that do torch work at import
+# time (custom op registration, dtype limits).
+STUBBED_VLLM = ["vllm.ir", "vllm.entrypoints"]
+START = 1700000000.0
+FIXED_PID = 1
+
+
+class Strict(types.SimpleNamespace):
+    """A config stand-in that fails loudly on any attribute it was not given."""
+
+    def __getattr__(self, name):
+        raise AttributeError(f"config stand-in has no attribute {name!r} "
+                             f"(have: {sorted(vars(self))})")
+
+
+class TopConfig(Strict):
+    """The VllmConfig stand-in: feature configs it was not given (``*_config``) are
+    off (None), as they are for a pod that does not enable the feature."""
+
+    assumed_off: set = set()
+
+    def __getattr__(self, name):
+        if name.endswith("_config"):
+            TopConfig.assumed_off.add(name)
+            return None
+        return super().__getattr__(name)
+
+
+class Clock:
+    """Replacement for time.time so timestamps in the goldens are fixed."""
+
+    now = START
+
+    @classmethod
+    def time(cls):
+        return cls.now
+
+
+def setup(request):
+    sys.path.insert(0, request["prometheus_client_path"])
+    sys.path.insert(1, str(Path(__file__).parent))
+    import importlib.metadata
+    import stubs
+    stubs.install(REAL_MODULES, BLOCKED_MODULES, STUBBED_VLLM)
+    real_version = importlib.metadata.version
+
+    def version(name):  # stubbed packages have no metadata
+        if name == "vllm":
+            return request["release"]
+        try:
+            return real_version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "99.0.0"
+    importlib.metadata.version = version
+    os.getpid = lambda: FIXED_PID  # the multiprocess files (and pid labels) use it
+    time.time = Clock.time
+    source = Path(request["sources"]) / "vllm"
+    package = types.ModuleType("vllm")
+    package.__path__ = [str(source)]
+    package.__file__ = str(source / "__init__.py")
+    package.__package__ = "vllm"
+    sys.modules["vllm"] = package
+    import prometheus_client
+    for collector in (prometheus_client.PROCESS_COLLECTOR, prometheus_client.PLATFORM_COLLECTOR,
+                      prometheus_client.GC_COLLECTOR):
+        prometheus_client.REGISTRY.unregister(collector)
+
+
+def kwargs_for(func, values):
+    """The subset of values that func accepts (all of them if it takes **kwargs)."""
+    params = inspect.signature(func).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return dict(values)
+    return {k: v for k, v in values.items() if k in params}
+
+
+def cache_config_class():
+    try:
+        from vllm.config.cache import CacheConfig
+    except ImportError:
+        from vllm.config import CacheConfig
+    return CacheConfig
+
+
+def make_cache_config(pod, defaults):
+    CacheConfig = cache_config_class()
+    values = {"block_size": pod["block_size"],
+              "gpu_memory_utilization": pod["gpu_memory_utilization"],
+              "swap_space": pod["swap_space"], "cache_dtype": "auto",
+              "is_attention_free": False, "num_gpu_blocks_override": None,
+              "sliding_window": None,
+              "enable_prefix_caching": defaults["enable_prefix_caching"]}
+    config = CacheConfig(**kwargs_for(CacheConfig, values))
+    if pod.get("num_gpu_blocks") is not None:
+        config.num_gpu_blocks = pod["num_gpu_blocks"]
+    if pod.get("num_cpu_blocks") is not None:
+        config.num_cpu_blocks = pod["num_cpu_blocks"]
+    return config
+
+
+def field_default(cls, name):
+    """Default of a (pydantic) dataclass field or __init__ parameter, or None."""
+    fields = getattr(cls, "__dataclass_fields__", {})
+    if name in fields:
+        default = fields[name].default
+        if default.__class__.__name__ == "FieldInfo":  # pydantic Field(default=...)
+            default = default.default
+        return None if default.__class__.__name__ in ("_MISSING_TYPE", "PydanticUndefinedType") else default
+    param = inspect.signature(cls.__init__).parameters.get(name)
+    if param is not None and param.default is not inspect.Parameter.empty:
+        return param.default
+    return None
+
+
+def engine_args_default(sources, name):
+    """Default of an EngineArgs field, read from arg_utils.py without importing it."""
+    tree = ast.parse((Path(sources) / "vllm" / "engine" / "arg_utils.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "EngineArgs":
+            for item in node.body:
+                if (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+                        and item.target.id == name and item.value is not None):
+                    value = item.value
+                    if isinstance(value, ast.IfExp):  # e.g. 16 if not is_hpu() else 128
+                        value = value.body
+                    if isinstance(value, ast.Attribute) and value.value.id == "CacheConfig":
+                        return field_default(cache_config_class(), value.attr)
+                    return ast.literal_eval(value)
+    return None
+
+
+def release_defaults(request):
+    """The engine-argument defaults (EngineArgs, else CacheConfig) of the release."""
+    CacheConfig = cache_config_class()
+    result = {}
+    for name in ("gpu_memory_utilization", "enable_prefix_caching", "block_size", "swap_space"):
+        value = engine_args_default(request["sources"], name)
+        if value is None and name == "enable_prefix_caching":
+            # None: V1 turns prefix caching on for generative models; V0 leaves it off.
+            value = request["engine"] == "v1"
+        if value is None:
+            value = field_default(CacheConfig, name)
+        result[name] = value
+    if result["block_size"] is None:
+        result["block_size"] = 16  # chosen by the CUDA platform
+    return result
+
+
+def lora_config(pod):
+    if not pod["lora"]:
+        return None
+    return Strict(max_loras=1, max_lora_rank=16, max_cpu_loras=None, fully_sharded_loras=False,
+                  lora_extra_vocab_size=256, lora_dtype="auto", long_lora_scaling_factors=None,
+                  bias_enabled=False)
+
+
+def model_config(pod):
+    return Strict(served_model_name=pod["served_model_name"], max_model_len=pod["max_model_len"],
+                  model=pod["served_model_name"], runner_type="generate", task="generate",
+                  is_diffusion=False, enforce_eager=False)
+
+
+def compilation_config(engine):
+    """The release's CompilationConfig with the CUDA graph sizes its VllmConfig picks for
+    max_num_seqs=256, max_num_batched_tokens=2048 (OpenAI server on a GPU), eager off."""
+    import vllm.config
+    os.environ["VLLM_USE_V1"] = "1" if engine == "v1" else "0"
+    config = vllm.config.CompilationConfig()
+    class Owner(types.SimpleNamespace):
+        def __getattr__(self, name):  # other VllmConfig members: properties or defaults
+            member = inspect.getattr_static(vllm.config.VllmConfig, name, None)
+            if isinstance(member, property):
+                return member.fget(self)
+            return field_default(vllm.config.VllmConfig, name)
+
+    owner = Owner(
+        compilation_config=config, model_config=Strict(enforce_eager=False),
+        scheduler_config=Strict(max_num_seqs=256, max_num_batched_tokens=2048),
+        parallel_config=Strict(tensor_parallel_size=1, pipeline_parallel_size=1),
+        speculative_config=None)
+    vllm.config.VllmConfig._set_cudagraph_sizes(owner)
+    return config
+
+
+def observability_config():
+    """The release's own ObservabilityConfig with its defaults, where it has one."""
+    try:
+        from vllm.config.observability import ObservabilityConfig
+    except ImportError:
+        return Strict(show_hidden_metrics=False)
+    return ObservabilityConfig()
+
+
+def registered_collectors():
+    import prometheus_client
+    return [c for c in prometheus_client.REGISTRY._collector_to_names
+            if getattr(c, "_name", "").startswith("vllm:")]
+
+
+def describe(collector):
+    kind = collector._type
+    return {"name": collector._name, "type": kind, "help": collector._documentation,
+            "labels": sorted(collector._labelnames),
+            "buckets": [float(b) for b in collector._upper_bounds[:-1]] if kind == "histogram" else None}
+
+
+def unregister_all():
+    import prometheus_client
+    for collector in registered_collectors():
+        prometheus_client.REGISTRY.unregister(collector)
+
+
+def render_v1(request, pod, defaults):
+    import prometheus_client
+    from vllm.v1.metrics import loggers
+    Clock.now = START
+    cache_config = make_cache_config(pod, defaults)
+    vllm_config = TopConfig(
+        model_config=model_config(pod), cache_config=cache_config, lora_config=lora_config(pod),
+        speculative_config=None, kv_transfer_config=None, kv_events_config=None,
+        ec_transfer_config=None,
+        observability_config=observability_config(),
+        parallel_config=Strict(data_parallel_size=1, data_parallel_rank=0,
+                               pipeline_parallel_size=1, tensor_parallel_size=1),
+        scheduler_config=Strict(max_num_seqs=256, max_num_batched_tokens=2048),
+    )
+    if cudagraph_sizes("v1") is not None:
+        vllm_config.compilation_config = compilation_config("v1")
+    cls = loggers.PrometheusStatLogger
+    kwargs = kwargs_for(cls.__init__, {"engine_indexes": [0], "engine_index": 0})
+    logger = cls(vllm_config, **kwargs)
+    if hasattr(logger, "log_engine_initialized"):  # before 0.8.x the constructor logs it
+        logger.log_engine_initialized()
+    text = prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
+    return text, cache_config
+
+
+class FakeScheduler:
+    """An idle V0 scheduler: nothing running, every block free."""
+
+    def __init__(self, cache_config, hit_rate):
+        from collections import deque
+        self.running, self.swapped, self.waiting = deque(), deque(), deque()
+        self.block_manager = Strict(
+            get_num_free_gpu_blocks=lambda: cache_config.num_gpu_blocks,
+            get_num_free_cpu_blocks=lambda: cache_config.num_cpu_blocks)
+        self._hit_rate = hit_rate
+
+    def get_prefix_cache_hit_rate(self, device):
+        return self._hit_rate()
+
+
+def render_v0(request, pod, defaults):
+    import prometheus_client
+    from prometheus_client import multiprocess
+    from vllm.engine import llm_engine, metrics
+    from vllm.core.block.naive_block import NaiveBlockAllocator
+    Clock.now = START
+    cache_config = make_cache_config(pod, defaults)
+    lora = lora_config(pod)
+    vllm_config = Strict(model_config=model_config(pod), cache_config=cache_config,
+                         lora_config=lora)
+    if cudagraph_sizes("v0") is not None:
+        vllm_config.compilation_config = compilation_config("v0")
+    cls = metrics.PrometheusStatLogger
+    logger = cls(**kwargs_for(cls.__init__, {
+        "local_interval": llm_engine._LOCAL_LOGGING_INTERVAL_SEC,
+        "labels": {"model_name": pod["served_model_name"]},
+        "max_model_len": pod["max_model_len"], "vllm_config": vllm_config}))
+    logger.info("cache_config", cache_config)
+    # The MQLLMEngine calls do_log_stats() after every idle 10 s poll.
+    Clock.now = START + 10.0
+    hit_rate = lambda: NaiveBlockAllocator.get_prefix_cache_hit_rate(None)  # prefix caching off
+    engine = Strict(scheduler=[FakeScheduler(cache_config, hit_rate)], cache_config=cache_config,
+                    lora_config=lora, model_config=vllm_config.model_config)
+    stats = llm_engine.LLMEngine._get_stats(engine, scheduler_outputs=None)
+    logger.log(stats)
+    registry = prometheus_client.CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    text = prometheus_client.generate_latest(registry).decode()
+    return text, cache_config
+
+
+def cudagraph_sizes(engine):
+    """The sorted capture sizes, where the release's metric code reads them."""
+    metric_files = ["engine/metrics.py"] if engine == "v0" else ["v1/metrics/loggers.py"]
+    source = Path(sys.modules["vllm"].__path__[0])
+    if not any("capture_sizes" in (source / f).read_text() for f in metric_files):
+        return None
+    config = compilation_config(engine)
+    sizes = getattr(config, "cudagraph_capture_sizes", None) or config.capture_sizes
+    return sorted(float(s) for s in sizes)
+
+
+def render_pod(request, pod, defaults):
+    if request["engine"] == "v0":
+        text, cache_config = render_v0(request, pod, defaults)
+    else:
+        text, cache_config = render_v1(request, pod, defaults)
+    families = [describe(c) for c in registered_collectors()]
+    info = {k: {"type": type(v).__name__, "str": str(v)} for k, v in vars(cache_config).items()}
+    return {"text": text, "families": families, "cache_config": info,
+            "cudagraph_sizes": cudagraph_sizes(request["engine"]),
+            "assumed_off": sorted(TopConfig.assumed_off)}
+
+
+SCRAPER_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+def asgi_behaviour():
+    """Ask prometheus_client's make_asgi_app what it answers to a plain request and to
+    a Prometheus scraper asking for OpenMetrics and gzip."""
+    import asyncio
+    import prometheus_client
+
+    app = prometheus_client.make_asgi_app(registry=prometheus_client.CollectorRegistry())
+
+    def call(headers):
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/", "root_path": "",
+                 "query_string": b"", "headers": [(k.encode(), v.encode()) for k, v in headers]}
+        asyncio.run(app(scope, receive, send))
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        return {k.decode().lower(): v.decode() for k, v in start["headers"]}
+
+    plain = call([])
+    scraper = call([("accept", SCRAPER_ACCEPT), ("accept-encoding", "gzip")])
+    openmetrics = scraper["content-type"]
+    return {"text_content_type": plain["content-type"],
+            "openmetrics_content_type": openmetrics if "openmetrics" in openmetrics else None,
+            "gzip": scraper.get("content-encoding") == "gzip",
+            "content_type_latest": prometheus_client.CONTENT_TYPE_LATEST}
+
+
+def finish_reasons(engine):
+    if engine == "v1":
+        from vllm.v1.engine import FinishReason
+        return [str(reason) for reason in FinishReason]
+    return None
+
+
+def main():
+    request = json.loads(Path(sys.argv[1]).read_text())
+    if request["engine"] == "v0":
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vllm-metrics-mp-")
+    setup(request)
+    defaults = release_defaults(request)
+    result = {"defaults": defaults, "finish_reasons": finish_reasons(request["engine"]),
+              "asgi": asgi_behaviour(), "pod": render_pod(request, request["pod"], defaults)}
+    Path(sys.argv[2]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
