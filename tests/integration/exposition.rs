@@ -146,40 +146,50 @@ fn prometheus_sees_vllm_names_types_help_and_buckets() {
     assert_eq!(labels["job"], "vllm");
 }
 
-/// A lab on vLLM 0.11 as a real Prometheus scrapes it (OpenMetrics): V1's names, HELP,
-/// `engine` label, start-up children and `_created` families.
+/// Labs on V1 releases (0.11.0, 0.20.0, 0.33.0) as a real Prometheus scrapes them:
+/// each release's names, HELP, `engine` label, start-up children and `_created`
+/// series (V1 serves `/metrics` as text, so Prometheus stores them as gauges).
 #[test]
-fn prometheus_sees_the_v1_profile() {
+fn prometheus_sees_the_v1_profiles() {
     require!("prometheus");
-    let lab = builtin("healthy")
-        .unwrap()
-        .with_profile(Profile::from_name("vllm-0.11").unwrap());
-    let sim = Sim::start(lab, 20.0);
-    let prometheus = Prometheus::start(&sim, "1s");
-    prometheus.wait_for_scrapes(3);
-    let metadata = metadata_matches(&prometheus, Profile::from_name("vllm-0.11").unwrap());
-    let shown = Profile::from_name("vllm-0.11")
-        .unwrap()
-        .metrics()
-        .iter()
-        .filter(|d| !d.startup.is_empty());
+    for release in ["vllm-0.11", "vllm-0.20.0", "vllm-0.33.0"] {
+        let profile = Profile::from_name(release).unwrap();
+        let sim = Sim::start(builtin("healthy").unwrap().with_profile(profile), 20.0);
+        let prometheus = Prometheus::start(&sim, "1s");
+        prometheus.wait_for_scrapes(3);
+        prometheus_sees_v1(&prometheus, profile);
+    }
+}
+
+fn prometheus_sees_v1(prometheus: &Prometheus, profile: Profile) {
+    let metadata = metadata_matches(prometheus, profile);
+    let shown = profile.metrics().iter().filter(|d| !d.startup.is_empty());
     for def in shown {
         if def.kind != Kind::Gauge {
             let family = &def.name;
             let created = &metadata["data"][format!("{family}_created")][0];
-            assert_eq!(created["type"], "gauge", "{family}_created: {created}");
+            assert_eq!(
+                created["type"], "gauge",
+                "{profile}: {family}_created: {created}"
+            );
         }
     }
     assert!(metadata["data"]["vllm:gpu_cache_usage_perc"].is_null());
     let running = prometheus.query(r#"vllm:num_requests_running{engine="0"}"#);
-    assert_eq!(running.len(), 4, "every pod, engine 0: {running:?}");
+    assert_eq!(
+        running.len(),
+        4,
+        "{profile}: every pod, engine 0: {running:?}"
+    );
     let reasons = prometheus.query(r#"vllm:request_success_total{app="mistral-7b-awq"}"#);
     let mut reasons: Vec<_> = reasons
         .iter()
         .map(|s| s["metric"]["finished_reason"].as_str().unwrap().to_owned())
         .collect();
     reasons.sort();
-    assert_eq!(reasons, ["abort", "length", "stop"], "created at start-up");
+    let mut expected: Vec<_> = profile.startup_finish_reasons().collect();
+    expected.sort();
+    assert_eq!(reasons, expected, "{profile}: created at start-up");
     let created = prometheus.scalar(r#"vllm:prompt_tokens_created{app="mistral-7b-awq"}"#);
     let start = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -187,6 +197,6 @@ fn prometheus_sees_the_v1_profile() {
         .as_secs_f64();
     assert!(
         created.is_some_and(|c| (start - 600.0..=start).contains(&c)),
-        "the pod's start, in Unix seconds: {created:?} vs now {start}"
+        "{profile}: the pod's start, in Unix seconds: {created:?} vs now {start}"
     );
 }

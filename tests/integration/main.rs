@@ -8,6 +8,7 @@
 //! - `bench`: the benchmark battery through the gateway, into Prometheus;
 //! - `scenarios`: every spec query of Rows 1-5 against each shipped scenario;
 //! - `bad_scenarios`: scenario files with mistakes, and the errors they get;
+//! - `catalogue`: the data files against what vLLM's own code renders (needs PyPI);
 //! - `config`: the shipped Prometheus configuration;
 //! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
@@ -17,6 +18,7 @@
 
 mod bad_scenarios;
 mod bench;
+mod catalogue;
 mod config;
 mod dashboard;
 #[cfg(feature = "docker")]

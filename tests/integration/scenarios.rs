@@ -366,3 +366,54 @@ fn t4_reality_pins_the_fp16_cache() {
     let awq = value(&p, &cache("mistral-7b-awq"));
     assert!(awq < 0.5, "AWQ KV usage {awq}");
 }
+
+/// The mean of histogram `family` on a scrape, from its `_sum` and `_count`.
+fn mean_of(scrape: &str, family: &str) -> f64 {
+    let total = |suffix: &str| -> f64 {
+        scrape
+            .lines()
+            .filter(|l| l.starts_with(&format!("{family}{suffix}{{")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    total("_sum") / total("_count")
+}
+
+/// The scenarios' relations hold on every release: the engine is the same, only the
+/// names and shapes of what it reports change.
+#[test]
+fn the_scenarios_read_the_same_on_every_release() {
+    use std::sync::Arc;
+    use vllm_sim::catalogue::Profile;
+    use vllm_sim::clock::ManualClock;
+    use vllm_sim::exposition::Format;
+    use vllm_sim::lab::Lab;
+    for profile in Profile::all() {
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        let scrape = |scenario: &str, pod: &str, secs: u64| {
+            let scenario = builtin(scenario).unwrap().with_profile(profile);
+            let index = scenario.pod_index(pod).unwrap();
+            let lab = Lab::new(scenario, clock.clone());
+            clock.advance(std::time::Duration::from_secs(secs));
+            lab.pod(index).scrape(Format::PrometheusText).unwrap()
+        };
+        let e2e = "vllm:e2e_request_latency_seconds";
+        let (fp16, awq) = (
+            mean_of(&scrape("healthy", "mistral-7b-fp16", 90), e2e),
+            mean_of(&scrape("healthy", "mistral-7b-awq", 90), e2e),
+        );
+        assert!(awq < 0.8 * fp16, "{profile}: AWQ {awq} s vs FP16 {fp16} s");
+        let judge = scrape("judge-backlog", "mistral-7b-judge", 240);
+        let waiting = judge
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("vllm:num_requests_waiting{")?
+                    .rsplit(' ')
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap();
+        assert!(waiting > 10.0, "{profile}: judge waiting {waiting}");
+    }
+}

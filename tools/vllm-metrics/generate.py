@@ -177,7 +177,7 @@ def describe_release(version, wheel, prom_version, sources, result):
             entry["startup_lora"] = lora_children[name]  # e.g. max_lora="1"
         families.append(entry)
     finish = result["finish_reasons"] or v0_finish_reasons(sources)
-    return {
+    described = {
         "release": version,
         "uploaded": wheel["uploaded"][:10],
         "engine": engine,
@@ -189,6 +189,9 @@ def describe_release(version, wheel, prom_version, sources, result):
         "cache_config_info": cache_config_labels(result),
         "families": families,
     }
+    if plain["prefill_decode_swapped"]:
+        described["prefill_decode_swapped"] = True  # vLLM's bug, reproduced
+    return described
 
 
 def v0_finish_reasons(sources):

@@ -306,7 +306,27 @@ def render_v0(request, pod, defaults):
     registry = prometheus_client.CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     text = prometheus_client.generate_latest(registry).decode()
+    global PREFILL_DECODE_SWAPPED
+    PREFILL_DECODE_SWAPPED = prefill_decode_swapped(logger, stats)
     return text, cache_config
+
+
+PREFILL_DECODE_SWAPPED = False
+
+
+def prefill_decode_swapped(logger, stats):
+    """Whether the release observes prefill times into the decode-time histogram and
+    decode times into the prefill-time one (0.6.4 does): the logger is handed a
+    prefill time of 1 and a decode time of 2, and asked where each went."""
+    m = logger.metrics
+    if not (hasattr(m, "histogram_prefill_time_request")
+            and hasattr(stats, "time_prefill_requests")):
+        return False
+    seen = {}
+    logger._log_histogram = lambda histogram, data: seen.setdefault(id(histogram), list(data))
+    stats.time_prefill_requests, stats.time_decode_requests = [1.0], [2.0]
+    logger._log_prometheus(stats)
+    return seen.get(id(m.histogram_prefill_time_request)) == [2.0]
 
 
 def cudagraph_sizes(engine):
@@ -329,6 +349,7 @@ def render_pod(request, pod, defaults):
     info = {k: {"type": type(v).__name__, "str": str(v)} for k, v in vars(cache_config).items()}
     return {"text": text, "families": families, "cache_config": info,
             "cudagraph_sizes": cudagraph_sizes(request["engine"]),
+            "prefill_decode_swapped": PREFILL_DECODE_SWAPPED,
             "assumed_off": sorted(TopConfig.assumed_off)}
 
 

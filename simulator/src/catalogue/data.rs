@@ -5,29 +5,45 @@
 //! Parsing checks the few facts the rest of the crate relies on, so a bad data file
 //! fails every test at once with its release named.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::{Buckets, Engine, Gate, Kind, LabelSet, MetricDef, Release, Serving, Signal};
+use super::{
+    Buckets, ChildSignal, Engine, Gate, Kind, LabelSet, MetricDef, Release, Serving, Signal,
+};
 
 include!(concat!(env!("OUT_DIR"), "/releases.rs"));
 
 /// `data/signals.json`: family name to the signal that feeds it.
 static SIGNALS: &str = include_str!("../../data/signals.json");
 
+/// What `data/signals.json` says of one family.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Feeds {
+    /// One signal feeds every child.
+    Family(Signal),
+    /// By one label's value, the signal that feeds that child.
+    Children(BTreeMap<String, BTreeMap<String, Signal>>),
+}
+
+/// `data/signals.json`, parsed.
+pub(super) fn signals() -> HashMap<String, Feeds> {
+    serde_json::from_str(SIGNALS).unwrap_or_else(|e| panic!("data/signals.json: {e}"))
+}
+
 /// Every release, oldest first.
 pub(super) static RELEASES: LazyLock<Vec<Release>> = LazyLock::new(|| {
-    let signals: HashMap<String, Signal> =
-        serde_json::from_str(SIGNALS).unwrap_or_else(|e| panic!("data/signals.json: {e}"));
+    let signals = signals();
     FILES
         .iter()
         .map(|(name, text)| parse(name, text, &signals))
         .collect()
 });
 
-fn parse(name: &str, text: &str, signals: &HashMap<String, Signal>) -> Release {
+fn parse(name: &str, text: &str, signals: &HashMap<String, Feeds>) -> Release {
     let file: ReleaseFile =
         serde_json::from_str(text).unwrap_or_else(|e| panic!("data/vllm/{name}.json: {e}"));
     assert_eq!(
@@ -43,7 +59,23 @@ fn parse(name: &str, text: &str, signals: &HashMap<String, Signal>) -> Release {
         .families
         .into_iter()
         .map(|f| {
-            let signal = signals.get(&f.name).copied();
+            let (signal, children) = match signals.get(&f.name) {
+                None => (None, Vec::new()),
+                Some(Feeds::Family(signal)) => (Some(*signal), Vec::new()),
+                Some(Feeds::Children(by_label)) => (
+                    None,
+                    by_label
+                        .iter()
+                        .flat_map(|(label, values)| {
+                            values.iter().map(|(value, &signal)| ChildSignal {
+                                label: label.clone(),
+                                value: value.clone(),
+                                signal,
+                            })
+                        })
+                        .collect(),
+                ),
+            };
             let labels = label_set(&f.labels, signal, &cache_labels);
             let buckets = match (f.kind, f.buckets_rule.as_deref(), f.buckets) {
                 (Kind::Histogram, Some("1-2-5"), _) => Buckets::OneTwoFiveToMaxModelLen,
@@ -68,6 +100,7 @@ fn parse(name: &str, text: &str, signals: &HashMap<String, Signal>) -> Release {
                 labels,
                 buckets,
                 signal,
+                children,
                 gate,
                 startup: f
                     .startup
@@ -92,6 +125,7 @@ fn parse(name: &str, text: &str, signals: &HashMap<String, Signal>) -> Release {
         finish_reasons: file.finish_reasons,
         defaults: file.defaults,
         cache_config_info: file.cache_config_info,
+        prefill_decode_swapped: file.prefill_decode_swapped,
         metrics,
     }
 }
@@ -130,6 +164,8 @@ struct ReleaseFile {
     defaults: super::Defaults,
     cache_config_info: Vec<super::CacheLabel>,
     families: Vec<FamilyFile>,
+    #[serde(default)]
+    prefill_decode_swapped: bool,
 }
 
 /// One family of a data file.

@@ -14,11 +14,12 @@ pub fn markdown(profile: Profile) -> String {
                 "1, 2, 5, 10, 20, 50, … up to max_model_len".to_owned()
             }
         };
-        let only = match (m.gate, m.signal, m.startup.is_empty()) {
+        let fed = m.signal.is_some() || !m.children.is_empty();
+        let only = match (m.gate, fed, m.startup.is_empty()) {
             (Some(Gate::Lora), _, _) => " (LoRA pods only)",
-            (None, None, true) => " (not shown: needs a feature the pods do not simulate)",
-            (None, None, false) => " (held at its start-up value)",
-            (None, Some(_), _) => "",
+            (None, false, true) => " (not shown: needs a feature the pods do not simulate)",
+            (None, false, false) => " (held at its start-up value)",
+            (None, true, _) => "",
         };
         out.push_str(&format!(
             "| `{}`{only} | {} | {} | {buckets} | `{}` |\n",

@@ -145,8 +145,14 @@ pub enum Signal {
     AvgPromptThroughput,
     /// Generation throughput over the last log interval.
     AvgGenerationThroughput,
-    /// The engine's sleep state, one child per state: 1 for the state it is in.
-    SleepState,
+    /// 1: the engine is awake (no scenario puts a pod to sleep).
+    Awake,
+    /// Prompt tokens computed, not found in the prefix cache.
+    PromptTokensComputed,
+    /// Tokens of preempted requests computed again.
+    PromptTokensRecomputed,
+    /// Times a finished request was preempted.
+    RequestNumPreemptions,
     /// LoRA adapters running and waiting, stamped with the time of the step.
     LoraRequestsInfo,
     /// The pod's cache configuration, a constant 1. (Keep it last: see [`Signal::COUNT`].)
@@ -156,6 +162,17 @@ pub enum Signal {
 impl Signal {
     /// How many signals there are, so that a signal can index a table.
     pub const COUNT: usize = Signal::CacheConfigInfo as usize + 1;
+}
+
+/// One child of a family and the signal that feeds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildSignal {
+    /// The label that tells the family's children apart.
+    pub label: String,
+    /// Its value for this child.
+    pub value: String,
+    /// What feeds the child.
+    pub signal: Signal,
 }
 
 /// A feature a family needs before the release registers it.
@@ -180,8 +197,11 @@ pub struct MetricDef {
     pub labels: LabelSet,
     /// Histogram bucket bounds.
     pub buckets: Buckets,
-    /// What feeds it, if anything.
+    /// What feeds its children, if anything: all of them (one per model), or
+    /// `children`.
     pub signal: Option<Signal>,
+    /// Children fed one signal each, by one label's value (`source="local_compute"`).
+    pub children: Vec<ChildSignal>,
     /// The feature it needs, if any.
     pub gate: Option<Gate>,
     /// The children that exist from start-up, each by its labels other than `engine`
@@ -274,6 +294,9 @@ pub struct Release {
     pub defaults: Defaults,
     /// The labels of `vllm:cache_config_info`, sorted.
     pub cache_config_info: Vec<CacheLabel>,
+    /// vLLM 0.6.4's bug: prefill times observed into the decode-time histogram and
+    /// decode times into the prefill-time one.
+    pub prefill_decode_swapped: bool,
     /// Its families, in registration order.
     pub metrics: Vec<MetricDef>,
 }
@@ -352,6 +375,13 @@ impl Profile {
     /// registry prints every family, buckets first.
     pub fn multiprocess(self) -> bool {
         self.0.engine == Engine::V0
+    }
+
+    /// How often an idle engine logs its stats: V0's engine loop polls for requests for
+    /// 10 s (`POLLING_TIMEOUT_MS` in `vllm/engine/multiprocessing/engine.py`) and logs
+    /// each time it finds none; V1 records stats only when it steps.
+    pub fn idle_log_every(self) -> Option<std::time::Duration> {
+        (self.0.engine == Engine::V0).then_some(std::time::Duration::from_secs(10))
     }
 
     /// The `finished_reason` children created at start-up, in vLLM's order.
@@ -494,9 +524,7 @@ mod tests {
 
     #[test]
     fn every_signal_feeds_a_family_some_release_has() {
-        let names: std::collections::HashMap<String, Signal> =
-            serde_json::from_str(include_str!("../../data/signals.json")).unwrap();
-        for name in names.keys() {
+        for name in data::signals().keys() {
             assert!(
                 Profile::all().any(|p| p.metrics().iter().any(|m| &m.name == name)),
                 "data/signals.json names {name}, which no release has"

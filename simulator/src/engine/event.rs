@@ -41,6 +41,10 @@ pub struct StepStats {
     pub generation_tokens: u64,
     /// Requests preempted while scheduling the step.
     pub preemptions: u64,
+    /// Prompt tokens of the step's prefills found in the prefix cache.
+    pub prefix_hits: u64,
+    /// Prompt and output tokens of preempted requests computed again.
+    pub recomputed_tokens: u64,
     /// Whether any running request uses the LoRA adapter.
     pub lora_running: bool,
     /// Whether any waiting request uses the LoRA adapter.
@@ -62,6 +66,10 @@ pub struct FinishedRequest {
     pub max_tokens: u32,
     /// The request's `n`.
     pub n: u32,
+    /// Times it was preempted.
+    pub preemptions: u32,
+    /// Prompt tokens its last prefill found in the prefix cache.
+    pub cached_prompt_tokens: u32,
     /// Arrival to finish.
     pub e2e: f64,
     /// Arrival to first scheduling.

@@ -59,6 +59,10 @@ pub struct PodConfig {
     pub workload: WorkloadConfig,
     /// Whether requests run through a LoRA adapter.
     pub lora: bool,
+    /// Whether the prefix cache is on (`--enable-prefix-caching`; V1's default).
+    pub prefix_caching: bool,
+    /// How often an idle engine logs its stats (V0's engine loop, every 10 s), if at all.
+    pub idle_log_every: Option<Duration>,
 }
 
 /// A request inside the engine.
@@ -77,6 +81,10 @@ struct Seq {
     last_token: SimTime,
     from_user: bool,
     client: Option<u64>,
+    /// Times it was preempted.
+    preemptions: u32,
+    /// Prompt tokens its last prefill found in the prefix cache.
+    cached: u32,
 }
 
 impl Seq {
@@ -101,6 +109,8 @@ impl Seq {
             last_token: a.at,
             from_user: a.from_user,
             client: a.client,
+            preemptions: 0,
+            cached: 0,
         }
     }
 
@@ -150,6 +160,10 @@ pub struct Pod {
     log_start: SimTime,
     log_prompt_tokens: u64,
     log_generation_tokens: u64,
+    /// When the engine last reported its stats.
+    last_log: SimTime,
+    /// Whether the workload's shared prompt prefix is in the prefix cache.
+    prefix_warm: bool,
 }
 
 impl Pod {
@@ -168,6 +182,8 @@ impl Pod {
             log_start: now,
             log_prompt_tokens: 0,
             log_generation_tokens: 0,
+            last_log: now,
+            prefix_warm: false,
         }
     }
 
@@ -298,8 +314,17 @@ impl Pod {
                     .push_back(Seq::new(arrival, self.config.max_model_len));
             }
             if self.running.is_empty() && self.waiting.is_empty() {
-                match self.next_arrival() {
-                    Some(t) if t <= until => self.now = t,
+                let arrival = self.next_arrival();
+                let log = self
+                    .config
+                    .idle_log_every
+                    .map(|every| self.last_log + every);
+                match (arrival, log) {
+                    (_, Some(log)) if log <= until && arrival.is_none_or(|t| t > log) => {
+                        self.now = log;
+                        self.idle_log(sink);
+                    }
+                    (Some(t), _) if t <= until => self.now = t,
                     _ => {
                         self.now = self.now.max(until);
                         return;
@@ -317,22 +342,38 @@ impl Pod {
         }
     }
 
+    /// The prompt tokens of `seq` its prefill finds in the prefix cache: the
+    /// workload's shared prefix in whole blocks, once a prefill has cached it (never
+    /// the last prompt token, which vLLM always computes).
+    fn prefix_hit(&self, seq: &Seq) -> u32 {
+        if !self.config.prefix_caching || !self.prefix_warm {
+            return 0;
+        }
+        let shared = self
+            .config
+            .workload
+            .shared_prefix_tokens
+            .min(seq.prompt.saturating_sub(1));
+        shared - shared % self.config.block_size.max(1)
+    }
+
     /// Decides the next step without changing anything.
     fn plan(&self) -> Plan {
         let mut pool = self.pool.clone();
         let (mut admit, mut tokens) = (0, 0u64);
         for seq in &self.waiting {
             let need = seq.kv_tokens();
+            let compute = u64::from(need - self.prefix_hit(seq));
             let blocks = pool.blocks_for(need);
             if self.running.len() + admit >= self.config.max_num_seqs
-                || tokens + u64::from(need) > u64::from(self.config.max_num_batched_tokens)
+                || tokens + compute > u64::from(self.config.max_num_batched_tokens)
                 || !pool.can_admit(blocks)
             {
                 break;
             }
             pool.take(blocks);
             admit += 1;
-            tokens += u64::from(need);
+            tokens += compute;
         }
         if admit > 0 || self.running.is_empty() {
             return Plan::Prefill { admit, tokens };
@@ -386,18 +427,25 @@ impl Pod {
                     self.pool.take(blocks);
                     seq.blocks = blocks;
                     seq.first_scheduled.get_or_insert(start);
+                    seq.cached = self.prefix_hit(&seq);
                     stats.prompt_tokens += u64::from(seq.kv_tokens());
+                    stats.prefix_hits += u64::from(seq.cached);
+                    if seq.preemptions > 0 {
+                        stats.recomputed_tokens += u64::from(seq.kv_tokens());
+                    }
                     sink.first_token(end.secs_since(seq.last_token));
                     seq.first_token.get_or_insert(end);
                     self.produce_token(seq, end, sink);
                     stats.generation_tokens += 1;
                 }
+                self.prefix_warm |= admit > 0 && self.config.workload.shared_prefix_tokens > 0;
             }
             Plan::Decode { keep } => {
                 let preempted: Vec<Seq> = self.running.drain(keep..).collect();
                 for mut seq in preempted.into_iter().rev() {
                     self.pool.give_back(seq.blocks);
                     seq.blocks = 0;
+                    seq.preemptions += 1;
                     self.waiting.push_front(seq);
                     stats.preemptions += 1;
                 }
@@ -417,6 +465,19 @@ impl Pod {
         stats.lora_running = self.config.lora && !self.running.is_empty();
         stats.lora_waiting = self.config.lora && !self.waiting.is_empty();
         sink.step(&stats);
+        self.last_log = end;
+        self.log_throughput(&stats, sink);
+    }
+
+    /// An idle engine's stats log: nothing computed, the gauges as they stand.
+    fn idle_log(&mut self, sink: &mut impl EventSink) {
+        let stats = StepStats {
+            at: self.now,
+            gpu_cache_usage: self.pool.usage(),
+            ..StepStats::default()
+        };
+        sink.step(&stats);
+        self.last_log = self.now;
         self.log_throughput(&stats, sink);
     }
 
@@ -446,6 +507,8 @@ impl Pod {
             generation_tokens: seq.generated,
             max_tokens: seq.max_tokens,
             n: 1,
+            preemptions: seq.preemptions,
+            cached_prompt_tokens: seq.cached,
             e2e: at.secs_since(seq.arrival),
             queue: scheduled.secs_since(seq.arrival),
             inference: at.secs_since(scheduled),

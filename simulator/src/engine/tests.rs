@@ -65,8 +65,11 @@ fn config(gpu: &str, quantization: Quantization, max_model_len: u32) -> PodConfi
                 p90: 150.0,
             },
             max_tokens: 256,
+            shared_prefix_tokens: 0,
         },
         lora: false,
+        prefix_caching: false,
+        idle_log_every: None,
     }
 }
 
@@ -331,4 +334,30 @@ fn next_event_is_the_next_arrival_or_the_end_of_the_step() {
     pod.advance_to(secs(2.0), &mut rec);
     assert_eq!(rec.client_tokens.len(), 4);
     assert_eq!(pod.next_event(), None, "done");
+}
+
+#[test]
+fn a_prefix_cache_serves_the_shared_prefix_and_shortens_prefills() {
+    let mut cfg = config("a10g", Quantization::None, 4096);
+    cfg.workload.shared_prefix_tokens = 256;
+    let traffic = Traffic::Poisson { rate: 3.0 };
+    let (_, cold) = run(cfg.clone(), traffic, 120.0);
+    cfg.prefix_caching = true;
+    let (_, warm) = run(cfg, traffic, 120.0);
+    let mean = |r: &Recorder, f: fn(&FinishedRequest) -> f64| {
+        r.finished.iter().map(f).sum::<f64>() / r.finished.len() as f64
+    };
+    // The same requests arrive; with the cache, every one after the first finds the
+    // shared prefix, in whole blocks (less of a prompt shorter than the prefix).
+    assert!(cold.finished.iter().all(|r| r.cached_prompt_tokens == 0));
+    let missed = warm
+        .finished
+        .iter()
+        .filter(|r| {
+            let expected = 256.min(r.prompt_tokens - 1) / 16 * 16;
+            r.cached_prompt_tokens != expected
+        })
+        .count();
+    assert!(missed <= 1, "{missed} of {}", warm.finished.len());
+    assert!(mean(&warm, |r| r.prefill) < mean(&cold, |r| r.prefill) * 0.8);
 }

@@ -46,6 +46,9 @@ pub struct WorkloadConfig {
     pub output_tokens: LengthDist,
     /// The `max_tokens` every request asks for.
     pub max_tokens: u32,
+    /// Tokens at the start of every prompt that are the same for all requests (a
+    /// system prompt or template), which a prefix cache can serve.
+    pub shared_prefix_tokens: u32,
 }
 
 /// How requests arrive during a phase.
@@ -213,6 +216,7 @@ mod tests {
             prompt_tokens: d,
             output_tokens: d,
             max_tokens: 256,
+            shared_prefix_tokens: 0,
         }
     }
 

@@ -18,18 +18,24 @@ pub fn go_float(v: f64, out: &mut String) {
         out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
+    } else if v.fract() == 0.0 && v.abs() < 1e6 && !(v == 0.0 && v.is_sign_negative()) {
+        // Most samples are counts: whole numbers Python prints as `12.0`.
+        let _ = write!(out, "{}.0", v as i64);
     } else {
         let start = out.len();
         python_float(v, out);
         let dot = out[start..].find('.');
         if let Some(dot) = dot.filter(|&d| v > 0.0 && d > 6) {
             // mantissa = s[0] + '.' + s[1:dot] + s[dot+1:], rstripped of '0' and '.'.
-            let s = out[start..].to_owned();
-            out.truncate(start);
-            out.push_str(&s[..1]);
+            let digits: Stack = {
+                let mut d = Stack::default();
+                let s = &out[start..];
+                let _ = write!(d, "{}{}", &s[1..dot], &s[dot + 1..]);
+                d
+            };
+            out.truncate(start + 1);
             out.push('.');
-            out.push_str(&s[1..dot]);
-            out.push_str(&s[dot + 1..]);
+            out.push_str(digits.as_str());
             let kept = out.trim_end_matches(['0', '.']).len();
             out.truncate(kept);
             let _ = write!(out, "e+0{}", dot - 1);
@@ -40,39 +46,82 @@ pub fn go_float(v: f64, out: &mut String) {
 /// Appends Python's `repr(v)` of a finite float: the shortest digits that read back
 /// as `v`, positional from 1e-4 up to 1e16, scientific (`1e-05`, `1.5e+16`) beyond.
 pub fn python_float(v: f64, out: &mut String) {
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("LowerExp has an exponent");
-    let exp: i32 = exp.parse().expect("LowerExp's exponent is a number");
+    // The fewest significant digits that read back as `v`, then `v` correctly rounded
+    // to that many (round half to even), as Python's repr picks among equally short
+    // candidates.
+    let mut shortest = Stack::default();
+    let _ = write!(shortest, "{v:e}");
+    let digits = shortest
+        .as_str()
+        .split('e')
+        .next()
+        .unwrap_or_default()
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    let mut sci = Stack::default();
+    let _ = write!(sci, "{v:.*e}", digits.saturating_sub(1));
+    let (mantissa, exp) = sci.as_str().split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => ("-", m),
         None => ("", mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let (lead, rest) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // The significant digits: `lead` (one digit) then `rest`.
+    let digit_count = 1 + rest.len();
+    let digit = |i: usize| if i == 0 { lead } else { &rest[i - 1..i] };
     out.push_str(sign);
     if (-4..16).contains(&exp) {
         if exp < 0 {
             out.push_str("0.");
             out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-            out.push_str(&digits);
+            out.push_str(lead);
+            out.push_str(rest);
         } else {
             let int_len = exp as usize + 1;
-            if digits.len() > int_len {
-                out.push_str(&digits[..int_len]);
+            for i in 0..int_len.min(digit_count) {
+                out.push_str(digit(i));
+            }
+            if digit_count > int_len {
                 out.push('.');
-                out.push_str(&digits[int_len..]);
+                out.push_str(&rest[int_len - 1..]);
             } else {
-                out.push_str(&digits);
-                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
+                out.extend(std::iter::repeat_n('0', int_len - digit_count));
                 out.push_str(".0");
             }
         }
     } else {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
+        out.push_str(lead);
+        if !rest.is_empty() {
             out.push('.');
-            out.push_str(&digits[1..]);
+            out.push_str(rest);
         }
         let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+}
+
+/// A small buffer on the stack for formatting one number without allocating (the
+/// longest, `-2.2250738585072014e-308`, takes 24 bytes).
+#[derive(Default)]
+struct Stack {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Stack {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl Write for Stack {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -198,6 +247,8 @@ mod tests {
             (-1700000000.0, "-1700000000.0"),
             (-1e16, "-1e+16"),
             (0.1 + 0.2, "0.30000000000000004"),
+            // Two 17-digit strings read back as it; Python takes the nearer, .2.
+            (2.0677761869252703e15, "2.0677761869252702e+015"),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),

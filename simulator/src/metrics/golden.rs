@@ -94,3 +94,79 @@ fn every_release_starts_as_its_golden() {
         }
     }
 }
+
+/// Under traffic (and idle after it), every family still prints its release's HELP and
+/// TYPE lines, every sample carries exactly the family's label names (and `le` on
+/// buckets), and every number prints as prometheus_client prints it.
+#[test]
+fn every_release_serves_traffic_in_its_own_shapes() {
+    use crate::clock::SimTime;
+    use crate::engine::{
+        Gpu, LengthDist, ModelShape, PerfModel, Pod, PodConfig, Quantization, Traffic,
+        WorkloadConfig,
+    };
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/vllm/golden");
+    let gpu = Gpu::builtin("a10g").unwrap();
+    let model = ModelShape::mistral_7b(Quantization::None);
+    let d = LengthDist {
+        median: 200.0,
+        p90: 400.0,
+    };
+    for profile in Profile::all() {
+        let golden =
+            std::fs::read_to_string(format!("{dir}/{}-lora.txt", profile.version())).unwrap();
+        let golden = families(&golden);
+        let mut metrics = PodMetrics::new(golden_pod(profile, true));
+        let config = PodConfig {
+            max_model_len: 4096,
+            max_num_seqs: 256,
+            max_num_batched_tokens: 4096,
+            block_size: 16,
+            num_gpu_blocks: 2841,
+            perf: PerfModel::new(&gpu, &model, 0.07),
+            workload: WorkloadConfig {
+                prompt_tokens: d,
+                output_tokens: d,
+                max_tokens: 300,
+                shared_prefix_tokens: 64,
+            },
+            lora: true,
+            prefix_caching: profile.release().defaults.enable_prefix_caching,
+            idle_log_every: profile.idle_log_every(),
+        };
+        let mut pod = Pod::new(config, 7, SimTime::ZERO);
+        pod.set_traffic(Traffic::Poisson { rate: 4.0 }, SimTime::ZERO);
+        pod.advance_to(SimTime::from_secs_f64(60.0), &mut metrics);
+        pod.set_traffic(Traffic::Idle, SimTime::from_secs_f64(60.0));
+        pod.advance_to(SimTime::from_secs_f64(90.0), &mut metrics);
+        let mut text = String::new();
+        metrics.encode(Format::PrometheusText, &mut text);
+        for (name, lines) in families(&text) {
+            let def = profile
+                .metrics()
+                .iter()
+                .find(|d| {
+                    name == d.name
+                        || name == d.sample_name()
+                        || name == format!("{}_created", d.name)
+                })
+                .unwrap_or_else(|| panic!("{profile}: {name} is no family of the release"));
+            if let Some(theirs) = golden.get(&name) {
+                assert_eq!(lines[..2], theirs[..2], "{profile}: {name}");
+            }
+            for line in &lines[2..] {
+                let (series, _) = line.rsplit_once(' ').unwrap();
+                let mut names: Vec<&str> = series
+                    .split_once('{')
+                    .map(|(_, l)| l.trim_end_matches('}'))
+                    .unwrap_or_default()
+                    .split("\",")
+                    .filter_map(|pair| pair.split_once('=').map(|(k, _)| k))
+                    .collect();
+                names.retain(|n| *n != "le" || !series.contains("_bucket{"));
+                let expected: Vec<&str> = def.label_names.iter().map(String::as_str).collect();
+                assert_eq!(names, expected, "{profile}: {line}");
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@
 mod families;
 mod histogram;
 
-use crate::catalogue::{LabelSet, Profile, Signal};
+use crate::catalogue::{LabelSet, MetricDef, Profile, Signal};
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
 use crate::exposition::Format;
 use crate::exposition::text::Dialect;
@@ -111,9 +111,12 @@ pub struct PodInfo {
 pub struct PodMetrics {
     info: PodInfo,
     families: Families,
-    /// Families labelled by `model_name` alone, by the signal that feeds them.
+    /// By signal, the families it feeds whose labels are not just the model's.
     by_signal: Vec<Vec<usize>>,
-    /// The `model_name` children of each signal's families, by signal, once created.
+    /// By signal, the children it feeds labelled by the model (and, for some, one
+    /// more label): each family and the child's labels.
+    feeds: Vec<Vec<(usize, Labels)>>,
+    /// The children of each signal's feeds, by signal, once created.
     children: Vec<Option<Vec<Value>>>,
     /// `model_name`, and `engine` where the profile has it, sorted.
     model_labels: Labels,
@@ -140,12 +143,6 @@ impl PodMetrics {
             .filter(|d| d.gate.is_none() || info.lora.is_some())
             .collect();
         let families = Families::new(&defs, info.max_model_len, profile);
-        let mut by_signal = vec![Vec::new(); Signal::COUNT];
-        for (i, def) in families.defs().enumerate() {
-            if let Some(signal) = def.signal {
-                by_signal[signal as usize].push(i);
-            }
-        }
         let model_labels = sorted(
             [
                 profile.engine_label().then(|| ("engine", "0".to_owned())),
@@ -155,11 +152,31 @@ impl PodMetrics {
             .flatten()
             .collect(),
         );
+        let mut by_signal = vec![Vec::new(); Signal::COUNT];
+        let mut feeds = vec![Vec::new(); Signal::COUNT];
+        for (i, def) in families.defs().enumerate() {
+            let base = family_model_labels(def, &model_labels);
+            match def.signal {
+                Some(signal) if def.labels == LabelSet::ModelName => {
+                    feeds[signal as usize].push((i, base.clone()));
+                }
+                Some(signal) => by_signal[signal as usize].push(i),
+                None => {}
+            }
+            for child in &def.children {
+                if let Some(label) = label_name(&def.label_names, &child.label) {
+                    let labels =
+                        sorted([base.clone(), vec![(label, child.value.clone())]].concat());
+                    feeds[child.signal as usize].push((i, labels));
+                }
+            }
+        }
         let now_unix_secs = info.started_unix_secs;
         let mut metrics = PodMetrics {
             info,
             families,
             by_signal,
+            feeds,
             children: vec![None; Signal::COUNT],
             model_labels,
             now_unix_secs,
@@ -168,15 +185,8 @@ impl PodMetrics {
             lora_info: Default::default(),
         };
         metrics.create_children_at_startup();
-        // Awake: no scenario puts a pod to sleep.
-        let awake = sorted(
-            [
-                metrics.model_labels.clone(),
-                vec![("sleep_state", "awake".to_owned())],
-            ]
-            .concat(),
-        );
-        metrics.set_labelled(Signal::SleepState, &awake, 1.0);
+        // No scenario puts a pod to sleep.
+        metrics.set(Signal::Awake, 1.0);
         let cache_labels = metrics.info.cache_config.labels(profile);
         metrics.set_labelled(Signal::CacheConfigInfo, &cache_labels, 1.0);
         if profile.multiprocess() {
@@ -207,12 +217,7 @@ impl PodMetrics {
                 })
                 .flat_map(|(i, d)| {
                     d.startup.iter().map(move |extra| {
-                        // The model labels the family has (some have no `engine`).
-                        let mut labels: Labels = model_labels
-                            .iter()
-                            .filter(|(k, _)| d.label_names.iter().any(|n| n == k))
-                            .cloned()
-                            .collect();
+                        let mut labels = family_model_labels(d, model_labels);
                         labels.extend(extra.iter().filter_map(|(k, v)| {
                             Some((label_name(&d.label_names, k)?, v.clone()))
                         }));
@@ -245,12 +250,9 @@ impl PodMetrics {
     fn values(&mut self, signal: Signal) -> &[Value] {
         let s = signal as usize;
         if self.children[s].is_none() {
-            let created: Vec<Value> = self.by_signal[s]
+            let created: Vec<Value> = self.feeds[s]
                 .iter()
-                .map(|&i| {
-                    self.families
-                        .child(i, &self.model_labels, self.now_unix_secs)
-                })
+                .map(|(i, labels)| self.families.child(*i, labels, self.now_unix_secs))
                 .collect();
             self.children[s] = Some(created);
         }
@@ -358,8 +360,13 @@ impl EventSink for PodMetrics {
         self.observe(Signal::E2eLatency, r.e2e);
         self.observe(Signal::QueueTime, r.queue);
         self.observe(Signal::InferenceTime, r.inference);
-        self.observe(Signal::PrefillTime, r.prefill);
-        self.observe(Signal::DecodeTime, r.decode);
+        let (prefill, decode) = if self.info.profile.release().prefill_decode_swapped {
+            (r.decode, r.prefill)
+        } else {
+            (r.prefill, r.decode)
+        };
+        self.observe(Signal::PrefillTime, prefill);
+        self.observe(Signal::DecodeTime, decode);
         self.observe(Signal::RequestPromptTokens, f64::from(r.prompt_tokens));
         self.observe(
             Signal::RequestGenerationTokens,
@@ -367,8 +374,9 @@ impl EventSink for PodMetrics {
         );
         self.observe(
             Signal::RequestPrefillKvComputedTokens,
-            f64::from(r.prompt_tokens),
+            f64::from(r.prompt_tokens - r.cached_prompt_tokens),
         );
+        self.observe(Signal::RequestNumPreemptions, f64::from(r.preemptions));
         // The largest output among the request's sequences, not its `max_tokens`.
         self.observe(
             Signal::RequestMaxGenerationTokens,
@@ -394,15 +402,20 @@ impl EventSink for PodMetrics {
         self.set(Signal::Swapped, 0.0);
         self.set(Signal::GpuCacheUsage, s.gpu_cache_usage);
         self.set(Signal::CpuCacheUsage, 0.0);
-        // Prefix caching is off, and vLLM reports -1 for its hit rates then.
+        // V0 pods run without a prefix cache, and vLLM reports -1 for its hit rates then.
         self.set(Signal::GpuPrefixCacheHitRate, -1.0);
         self.set(Signal::CpuPrefixCacheHitRate, -1.0);
         self.inc(Signal::Preemptions, s.preemptions as f64);
         self.inc(Signal::PromptTokens, s.prompt_tokens as f64);
-        // Every prefill token is looked up in V1's prefix cache; the simulated prompts
-        // share no prefixes, so none is found.
+        // Every prompt token is looked up in V1's prefix cache; those of the
+        // workload's shared prefix are found once a prefill has cached it.
         self.inc(Signal::PrefixCacheQueries, s.prompt_tokens as f64);
-        self.inc(Signal::PrefixCacheHits, 0.0);
+        self.inc(Signal::PrefixCacheHits, s.prefix_hits as f64);
+        self.inc(
+            Signal::PromptTokensComputed,
+            s.prompt_tokens.saturating_sub(s.prefix_hits) as f64,
+        );
+        self.inc(Signal::PromptTokensRecomputed, s.recomputed_tokens as f64);
         self.inc(Signal::GenerationTokens, s.generation_tokens as f64);
         self.observe(
             Signal::IterationTokens,
@@ -436,6 +449,16 @@ impl EventSink for PodMetrics {
         self.set(Signal::AvgPromptThroughput, prompt);
         self.set(Signal::AvgGenerationThroughput, generation);
     }
+}
+
+/// The model labels (`engine`, `model_name`) that family `def` has: some have no
+/// `engine`.
+fn family_model_labels(def: &MetricDef, model_labels: &Labels) -> Labels {
+    model_labels
+        .iter()
+        .filter(|(k, _)| def.label_names.iter().any(|n| n == k))
+        .cloned()
+        .collect()
 }
 
 /// The `&'static` spelling of label `name` among a family's label names.

@@ -30,6 +30,11 @@ fn info(lora: bool) -> PodInfo {
 }
 
 fn pod() -> Pod {
+    pod_with(|_| {})
+}
+
+/// The test pod with `change` made to its configuration.
+fn pod_with(change: impl FnOnce(&mut PodConfig)) -> Pod {
     let gpu = Gpu::builtin("a10g").unwrap();
     let model = ModelShape::mistral_7b(Quantization::None);
     let d = LengthDist {
@@ -47,9 +52,14 @@ fn pod() -> Pod {
             prompt_tokens: d,
             output_tokens: d,
             max_tokens: 300,
+            shared_prefix_tokens: 0,
         },
         lora: false,
+        prefix_caching: false,
+        idle_log_every: None,
     };
+    let mut config = config;
+    change(&mut config);
     let mut pod = Pod::new(config, 3, SimTime::ZERO);
     pod.set_traffic(Traffic::Poisson { rate: 2.0 }, SimTime::ZERO);
     pod
@@ -294,4 +304,114 @@ fn v1_counters_histograms_and_renames_agree() {
         out.contains("vllm:lora_requests_info{max_lora=\"1\","),
         "no engine label on LoRA info"
     );
+}
+
+#[test]
+fn an_idle_v0_pod_logs_its_stats_every_10_s() {
+    let mut metrics = PodMetrics::new(info(false));
+    let mut pod = pod_with(|c| c.idle_log_every = Some(std::time::Duration::from_secs(10)));
+    pod.set_traffic(Traffic::Idle, SimTime::ZERO);
+    pod.advance_to(SimTime::from_secs_f64(35.0), &mut metrics);
+    let m = "{model_name=\"mistral-7b-fp16\"}";
+    // The log at start-up, then at 10, 20 and 30 s: a step of 0 tokens each.
+    let out = text(&metrics);
+    assert_eq!(
+        sample(&out, &format!("vllm:iteration_tokens_total_count{m}")),
+        Some(4.0)
+    );
+    assert_eq!(
+        sample(&out, &format!("vllm:iteration_tokens_total_sum{m}")),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn vllm_0_6_4_swaps_prefill_and_decode_times() {
+    let finished = FinishedRequest {
+        client: None,
+        reason: FinishReason::Stop,
+        prompt_tokens: 10,
+        generation_tokens: 5,
+        max_tokens: 16,
+        n: 1,
+        preemptions: 0,
+        cached_prompt_tokens: 0,
+        e2e: 2.5,
+        queue: 0.25,
+        inference: 2.25,
+        prefill: 0.25,
+        decode: 2.0,
+    };
+    let m = "{model_name=\"mistral-7b-fp16\"}";
+    for (release, prefill, decode) in [("vllm-0.6.4", 2.0, 0.25), ("vllm-0.6.5", 0.25, 2.0)] {
+        let mut metrics = PodMetrics::new(PodInfo {
+            profile: Profile::from_name(release).unwrap(),
+            ..info(false)
+        });
+        metrics.finished(&finished);
+        let out = text(&metrics);
+        let sum =
+            |family: &str| sample(&out, &format!("vllm:request_{family}_time_seconds_sum{m}"));
+        assert_eq!(
+            (sum("prefill"), sum("decode")),
+            (Some(prefill), Some(decode)),
+            "{release}"
+        );
+    }
+}
+
+#[test]
+fn v1_prefix_cache_serves_the_shared_prefix() {
+    let profile = Profile::from_name("vllm-0.33.0").unwrap();
+    let mut metrics = PodMetrics::new(PodInfo {
+        profile,
+        ..v1_info()
+    });
+    let mut pod = pod_with(|c| {
+        c.prefix_caching = true;
+        c.workload.shared_prefix_tokens = 100;
+    });
+    pod.advance_to(SimTime::from_secs_f64(60.0), &mut metrics);
+    let out = text(&metrics);
+    let e = "engine=\"0\",model_name=\"mistral-7b-fp16\"";
+    let value = |name: &str| sample(&out, name).unwrap_or_else(|| panic!("{name}:\n{out}"));
+    let hits = value(&format!("vllm:prefix_cache_hits_total{{{e}}}"));
+    let queries = value(&format!("vllm:prefix_cache_queries_total{{{e}}}"));
+    let prompt = value(&format!("vllm:prompt_tokens_total{{{e}}}"));
+    // Whole blocks of the 100 shared tokens (96, or fewer of a shorter prompt).
+    assert!(hits > 0.0 && hits % 16.0 == 0.0, "{hits}");
+    assert_eq!(queries, prompt);
+    assert_eq!(
+        value(&format!("vllm:prompt_tokens_cached_total{{{e}}}")),
+        hits
+    );
+    assert_eq!(
+        value(&format!(
+            "vllm:prompt_tokens_by_source_total{{{e},source=\"local_cache_hit\"}}"
+        )),
+        hits
+    );
+    assert_eq!(
+        value(&format!(
+            "vllm:prompt_tokens_by_source_total{{{e},source=\"local_compute\"}}"
+        )),
+        prompt - hits
+    );
+    assert_eq!(
+        value(&format!(
+            "vllm:num_requests_waiting_by_reason{{{e},reason=\"capacity\"}}"
+        )),
+        value(&format!("vllm:num_requests_waiting{{{e}}}"))
+    );
+    assert_eq!(
+        value(&format!(
+            "vllm:engine_sleep_state{{{e},sleep_state=\"awake\"}}"
+        )),
+        1.0
+    );
+    let kv_sum = value(&format!(
+        "vllm:request_prefill_kv_computed_tokens_sum{{{e}}}"
+    ));
+    let prompt_sum = value(&format!("vllm:request_prompt_tokens_sum{{{e}}}"));
+    assert!(kv_sum < prompt_sum, "{kv_sum} < {prompt_sum}");
 }

@@ -80,6 +80,16 @@ pub struct PodSpec {
 }
 
 impl PodSpec {
+    /// Puts the pod on `profile`, with what that release's engine does by default:
+    /// its prefix cache on or off, and whether it logs stats while idle.
+    pub fn set_profile(&mut self, profile: Profile) {
+        self.profile = profile;
+        self.config.prefix_caching = profile.release().defaults.enable_prefix_caching;
+        self.config.idle_log_every = profile.idle_log_every();
+    }
+}
+
+impl PodSpec {
     /// The share of `category`'s prompts this model passes.
     pub fn pass_rate(&self, category: &str) -> f64 {
         self.pass_rates
@@ -178,7 +188,7 @@ impl Scenario {
     /// upgrade (or a downgrade) of vLLM.
     pub fn with_profile(mut self, profile: Profile) -> Scenario {
         for pod in &mut self.pods {
-            pod.profile = profile;
+            pod.set_profile(profile);
         }
         self
     }

@@ -236,6 +236,10 @@ pub(super) struct WorkloadFile {
     pub(super) prompt_tokens: Spanned<LengthFile>,
     pub(super) output_tokens: Spanned<LengthFile>,
     pub(super) max_tokens: NonZeroU32,
+    /// Tokens at the start of every prompt shared by all requests (a system prompt),
+    /// which the prefix cache of releases that have it on serves.
+    #[serde(default)]
+    pub(super) shared_prefix_tokens: u32,
 }
 
 /// A token-length distribution.

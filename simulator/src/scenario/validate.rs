@@ -300,10 +300,13 @@ fn pod(
             prompt_tokens: prompt?,
             output_tokens: output?,
             max_tokens: workload.max_tokens.get(),
+            shared_prefix_tokens: workload.shared_prefix_tokens,
         },
         lora: p.lora.is_some(),
+        prefix_caching: false,
+        idle_log_every: None,
     };
-    Some(PodSpec {
+    let mut spec = PodSpec {
         name: p.name.value.clone(),
         app: p.name.value.clone(),
         port: p.port.value,
@@ -324,7 +327,9 @@ fn pod(
         config,
         team: team(i, p, problems),
         pass_rates: pass_rates(i, p, problems),
-    })
+    };
+    spec.set_profile(p.profile.unwrap_or(default_profile).0);
+    Some(spec)
 }
 
 /// Most replicas of one pod.

@@ -160,6 +160,63 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn each_release_serves_metrics_as_it_does() {
+        use crate::catalogue::Profile;
+        let om = Some("application/openmetrics-text;version=1.0.0");
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        let at = |release: &str| {
+            let scenario = builtin("healthy")
+                .unwrap()
+                .with_profile(Profile::from_name(release).unwrap());
+            Lab::new(scenario, clock.clone()).pod(0)
+        };
+        // V1 behind prometheus-fastapi-instrumentator: text on /metrics whatever the
+        // Accept header says; /metrics/ negotiates OpenMetrics and gzip.
+        let v1 = at("vllm-0.33.0");
+        let text = respond(&get("/metrics", om), &v1);
+        assert_eq!(
+            text.headers()[CONTENT_TYPE],
+            "text/plain; version=1.0.0; charset=utf-8"
+        );
+        assert!(
+            body(text)
+                .await
+                .contains("# TYPE vllm:prompt_tokens_created gauge")
+        );
+        let slash = respond(&get("/metrics/", om), &v1);
+        assert_eq!(
+            slash.headers()[CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        );
+        let mut gzip = get("/metrics/", None);
+        gzip.headers_mut()
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate"));
+        let gzipped = respond(&gzip, &v1);
+        assert_eq!(gzipped.headers()[CONTENT_ENCODING], "gzip");
+        assert_eq!(
+            gzipped.headers()[CONTENT_TYPE],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let bytes = gzipped.into_body().collect().await.unwrap().to_bytes();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        assert!(text.starts_with("# HELP vllm:"), "{text}");
+        // V0: prometheus_client's ASGI app on /metrics itself.
+        let v0 = at("vllm-0.6.4");
+        let om = respond(&get("/metrics", om), &v0);
+        assert_eq!(
+            om.headers()[CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        assert!(body(om).await.ends_with("# EOF\n"));
+        assert_eq!(
+            respond(&get("/metrics/x", None), &v0).status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
     async fn bad_requests_get_json_errors() {
         let (lab, _) = lab("healthy");
         let pod = lab.pod(0);
