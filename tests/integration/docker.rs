@@ -81,7 +81,13 @@ fn verify(sources: &Sources, from: i64, scrape_secs: i64) -> Report {
     };
     let mut expectations = builtin("healthy").unwrap().expectations;
     expectations.retain(|e| e.color.is_some() || e.skip.is_some());
-    rig::verify(&shipped_dashboard(), &settings, sources, &expectations)
+    rig::verify(
+        &shipped_dashboard(),
+        &settings,
+        sources,
+        &expectations,
+        vllm_sim::cli::vllm_releases(),
+    )
 }
 
 /// Whether an instant query at `url` returns any series.

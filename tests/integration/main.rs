@@ -14,7 +14,9 @@
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
 //!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
-//! - `verify`: `vllm-sim verify` from backfilled history and from a live lab.
+//! - `verify`: `vllm-sim verify` from backfilled history and from a live lab;
+//! - `migrate`: the shipped dashboard on vLLM 0.33.0, before and after `vllm-sim
+//!   migrate`.
 
 mod bad_scenarios;
 mod bench;
@@ -27,6 +29,7 @@ mod exposition;
 mod fleet;
 mod gateway;
 mod k8s;
+mod migrate;
 mod openai;
 mod scenarios;
 mod verify;

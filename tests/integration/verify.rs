@@ -12,7 +12,7 @@ use vllm_sim::rig::{self, Format, Report, Settings, Sources, Status};
 use vllm_sim::scenario::{Scenario, builtin};
 use vllm_sim_tests::{Prometheus, Sim, repo_root, tool_available};
 
-const WINDOW: u64 = 30 * 60;
+pub(crate) const WINDOW: u64 = 30 * 60;
 
 /// The end of a backfill window: now, on a 15 s boundary.
 fn end_secs() -> u64 {
@@ -29,7 +29,7 @@ fn backfilled(scenario: &str) -> Option<(Prometheus, u64)> {
 }
 
 /// A Prometheus holding the last 30 minutes of `scenario`, and the window's end.
-fn backfilled_lab(scenario: Scenario) -> Option<(Prometheus, u64)> {
+pub(crate) fn backfilled_lab(scenario: Scenario) -> Option<(Prometheus, u64)> {
     if !tool_available("promtool") || !tool_available("prometheus") {
         return None;
     }
@@ -52,7 +52,7 @@ fn backfilled_lab(scenario: Scenario) -> Option<(Prometheus, u64)> {
     ))
 }
 
-fn shipped_dashboard() -> Value {
+pub(crate) fn shipped_dashboard() -> Value {
     let text =
         std::fs::read_to_string(repo_root().join("dashboard/llm-platform-overview.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -60,14 +60,14 @@ fn shipped_dashboard() -> Value {
 
 /// Which of a scenario's expectations to check.
 #[derive(Clone, Copy)]
-enum Expect {
+pub(crate) enum Expect {
     All,
     /// Colours and skips only: a minute of live scrapes is too few samples for the
     /// ratio bounds, which the backfilled half hour checks.
     ColoursAndSkips,
 }
 
-fn verify(
+pub(crate) fn verify(
     prometheus: &Prometheus,
     dashboard: &Value,
     scenario: Option<(&str, Expect)>,
@@ -96,7 +96,13 @@ fn verify(
     if let Some((_, Expect::ColoursAndSkips)) = scenario {
         expectations.retain(|e| e.color.is_some() || e.skip.is_some());
     }
-    rig::verify(&dashboard, &settings, &sources, &expectations)
+    rig::verify(
+        &dashboard,
+        &settings,
+        &sources,
+        &expectations,
+        vllm_sim::cli::vllm_releases(),
+    )
 }
 
 /// Verifies the shipped dashboard against `scenario`'s backfilled history.
@@ -221,6 +227,18 @@ fn a_v1_fleet_blanks_panels_and_the_drift_report_says_what_replaces_them() {
     assert!(table.contains(
         "| `vllm:avg_generation_throughput_toks_per_s` | `vllm:generation_tokens_total` | gone"
     ));
+    // The history is vLLM's own data: deprecated where its HELP says so, gone where
+    // the family is no longer registered.
+    assert!(
+        table.contains(
+            "| gone (deprecated in 0.9.2, gone in 0.11.0; vllm:kv_cache_usage_perc added in 0.9.2) |"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("| deprecated (deprecated in 0.10.2, gone in 0.12.0; vllm:inter_token_latency_seconds_bucket added in 0.10.2) |"),
+        "{table}"
+    );
     assert!(table.contains(
         r#"`avg(rate(vllm:generation_tokens_total{app=~"mistral-7b-.*"}[$__rate_interval]))`"#
     ));

@@ -1,9 +1,12 @@
 //! The command line: clap types, their one-time conversion into typed configs, and
-//! one file per subcommand. This is the only module that uses `anyhow`.
+//! one file per subcommand; `releases` turns the catalogue into the plain table the
+//! rig reads. This is the only module that uses `anyhow`.
 
 mod backfill;
 mod bench;
 mod check;
+mod migrate;
+mod releases;
 mod run;
 mod scrape_config;
 mod verify;
@@ -14,6 +17,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::scenario::{self, BUILTIN, Scenario};
+
+pub use releases::vllm_releases;
 
 /// A synthetic vLLM lab: four Mistral-7B pods exposing vLLM's Prometheus metrics.
 #[derive(Debug, Parser)]
@@ -42,6 +47,8 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Check every panel of a Grafana dashboard against a Prometheus.
     Verify(verify::VerifyArgs),
+    /// Rewrite a dashboard's queries for a vLLM release's metrics.
+    Migrate(migrate::MigrateArgs),
     /// Write a scenario's history as timestamped OpenMetrics, for promtool's backfill.
     Backfill(backfill::BackfillArgs),
     /// Run the benchmark battery against the lab gateway.
@@ -57,6 +64,7 @@ impl Cli {
             Command::Run(args) => run::execute(args),
             Command::Check(args) => check::execute(args),
             Command::Verify(args) => verify::execute(args),
+            Command::Migrate(args) => migrate::execute(args),
             Command::Backfill(args) => backfill::execute(args),
             Command::Bench(args) => bench::execute(args),
             Command::ScrapeConfig(args) => scrape_config::execute(args),

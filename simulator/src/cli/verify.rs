@@ -179,6 +179,7 @@ pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
         &config.settings,
         &config.sources,
         &config.expectations,
+        super::vllm_releases(),
     );
     print!("{}", report.render(config.format));
     let summary = report.summary();

@@ -1,8 +1,12 @@
 //! Metric drift: which panels lose their vLLM metrics when a fleet upgrades, and the
 //! query that replaces each.
 //!
-//! vLLM's V1 engine renamed or removed metrics that V0-era dashboards query.
-//! [`CHANGES`] lists them, as vLLM's deprecation notes and release history give them.
+//! vLLM renamed or removed metrics that older dashboards query. [`CHANGES`] holds
+//! what vLLM's data cannot say: which metric carries an old one's data now, and how
+//! to rewrite a query for it. When each change happened comes from the
+//! [`Releases`] the caller hands over (the catalogue, for `vllm-sim`): the release
+//! that deprecates the old metric and the one it is gone in.
+//!
 //! [`find`] asks the Prometheus which metric names it holds in the dashboard's range,
 //! then looks at every Prometheus target: a query naming an old metric the fleet no
 //! longer exposes has *gone* blank; one naming an old metric that is still exposed
@@ -17,6 +21,7 @@ use serde_json::Value;
 use super::dashboard::Dashboard;
 use super::plan::{Action, PanelPlan, QueryKind, Settings, plan_panel};
 use super::prom_api::{ApiError, Prometheus};
+use super::releases::Releases;
 
 /// How a query moves from an old metric to its successor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,72 +33,132 @@ pub enum Rewrite {
     Expr(&'static str),
 }
 
-/// One metric vLLM renamed or removed.
+/// One metric vLLM renamed or removed, and what replaces it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Change {
-    /// The name V0-era dashboards query (a histogram's base name).
+    /// The name older dashboards query (a histogram's base name).
     pub old: &'static str,
     /// The metric that carries its data now.
     pub new: &'static str,
-    /// When and how it changed.
-    pub history: &'static str,
+    /// What the change means beyond its releases (which come from the release
+    /// data); empty when a rename says it all.
+    pub note: &'static str,
     /// How to rewrite a query.
     pub rewrite: Rewrite,
 }
 
-/// vLLM's renames and removals from 0.6 (V0) to the V1 engine (0.8 and later).
+impl Change {
+    /// The same rename the other way, for a dashboard moving to an older release;
+    /// `None` for a rewrite that is not a rename.
+    pub fn reversed(&self) -> Option<Change> {
+        (self.rewrite == Rewrite::Rename).then_some(Change {
+            old: self.new,
+            new: self.old,
+            note: self.note,
+            rewrite: Rewrite::Rename,
+        })
+    }
+
+    /// The successor of `name`, the series a query names, if this change moves it:
+    /// `name` itself is the old metric, or (for a rename) one of its histogram
+    /// series.
+    pub fn successor(&self, name: &str) -> Option<String> {
+        let suffix = name.strip_prefix(self.old)?;
+        match self.rewrite {
+            Rewrite::Expr(_) if suffix.is_empty() => Some(self.new.to_owned()),
+            Rewrite::Rename if suffix.is_empty() || HISTOGRAM_SUFFIXES.contains(&suffix) => {
+                Some(format!("{}{suffix}", self.new))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// vLLM's renames and removals from 0.6 (V0) to the V1 engine, as vLLM's deprecation
+/// notes give them (`vllm/v1/metrics/loggers.py`, the V1 metrics design doc). When
+/// two changes share an old metric, the first whose successor a release has wins.
 pub static CHANGES: &[Change] = &[
     Change {
         old: "vllm:gpu_cache_usage_perc",
         new: "vllm:kv_cache_usage_perc",
-        history: "renamed in 0.9.2; hidden from 0.11, removed in 0.12",
+        note: "",
         rewrite: Rewrite::Rename,
     },
     Change {
         old: "vllm:avg_generation_throughput_toks_per_s",
         new: "vllm:generation_tokens_total",
-        history: "removed in 0.7 by vLLM PR #12383; never in V1",
+        note: "a gauge of the last stats interval (vLLM PR #12383); the counter's rate replaces it",
         rewrite: Rewrite::Expr("rate(vllm:generation_tokens_total$SEL[$__rate_interval])"),
     },
     Change {
         old: "vllm:avg_prompt_throughput_toks_per_s",
         new: "vllm:prompt_tokens_total",
-        history: "removed in 0.7 by vLLM PR #12383; never in V1",
+        note: "a gauge of the last stats interval (vLLM PR #12383); the counter's rate replaces it",
         rewrite: Rewrite::Expr("rate(vllm:prompt_tokens_total$SEL[$__rate_interval])"),
     },
     Change {
         old: "vllm:time_per_output_token_seconds",
         new: "vllm:inter_token_latency_seconds",
-        history: "renamed in 0.11; hidden from 0.12, removal planned for 0.13",
+        note: "",
         rewrite: Rewrite::Rename,
     },
     Change {
         old: "vllm:gpu_prefix_cache_hit_rate",
         new: "vllm:prefix_cache_hits_total",
-        history: "V0 only; V1 counts hits and queries instead (0.8)",
+        note: "V0 only; V1 counts hits and queries instead",
         rewrite: Rewrite::Expr(
             "(rate(vllm:prefix_cache_hits_total$SEL[$__rate_interval]) / rate(vllm:prefix_cache_queries_total$SEL[$__rate_interval]))",
         ),
     },
     Change {
+        old: "vllm:gpu_prefix_cache_hit_rate",
+        new: "vllm:gpu_prefix_cache_hits_total",
+        note: "V0 only; V1 counts hits and queries instead",
+        rewrite: Rewrite::Expr(
+            "(rate(vllm:gpu_prefix_cache_hits_total$SEL[$__rate_interval]) / rate(vllm:gpu_prefix_cache_queries_total$SEL[$__rate_interval]))",
+        ),
+    },
+    Change {
         old: "vllm:gpu_prefix_cache_queries_total",
         new: "vllm:prefix_cache_queries_total",
-        history: "renamed in 0.9.2 (tokens, not blocks); hidden from 0.11, removed in 0.12",
+        note: "",
         rewrite: Rewrite::Rename,
     },
     Change {
         old: "vllm:gpu_prefix_cache_hits_total",
         new: "vllm:prefix_cache_hits_total",
-        history: "renamed in 0.9.2 (tokens, not blocks); hidden from 0.11, removed in 0.12",
+        note: "",
         rewrite: Rewrite::Rename,
     },
     Change {
         old: "vllm:time_in_queue_requests",
         new: "vllm:request_queue_time_seconds",
-        history: "V0 only, a duplicate of the queue-time histogram; gone in V1 (0.8)",
+        note: "V0 only, a duplicate of the queue-time histogram",
         rewrite: Rewrite::Rename,
     },
 ];
+
+/// What the report says about a change of `old` (the series a query names) to
+/// `new`: when the old one was deprecated and went, from `releases`, when the new one
+/// came if not from the start, and the change's note.
+pub fn history(old: &str, new: &str, note: &str, releases: &Releases) -> String {
+    let mut parts = Vec::new();
+    if !releases.0.is_empty() {
+        parts.push(releases.lifetime(old).to_string());
+        if let Some(added) = releases.lifetime(new).added
+            && releases.0.first().is_some_and(|r| r.version != added)
+        {
+            parts.push(format!("{new} added in {added}"));
+        }
+    }
+    if !note.is_empty() {
+        parts.push(note.to_owned());
+    }
+    if parts.is_empty() {
+        return "no release data".to_owned();
+    }
+    parts.join("; ")
+}
 
 /// The suffixes of a histogram's series.
 const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_sum", "_count"];
@@ -130,8 +195,9 @@ pub struct Drift {
     pub new: String,
     /// Gone or deprecated.
     pub status: DriftStatus,
-    /// When and how it changed.
-    pub history: &'static str,
+    /// When and how it changed: the releases that deprecate and drop the old
+    /// metric, from the release data, and the change's note.
+    pub history: String,
     /// The query as the dashboard has it.
     pub query: String,
     /// The query rewritten for the successor; `None` when it cannot be rewritten
@@ -142,12 +208,13 @@ pub struct Drift {
 }
 
 /// Every drifted query of `plans`, checked against what `prometheus` holds between
-/// `settings.from_ms` and `settings.to_ms`.
+/// `settings.from_ms` and `settings.to_ms`; each change's history from `releases`.
 pub fn find(
     dashboard: &Dashboard,
     plans: &[PanelPlan<'_>],
     settings: &Settings,
     prometheus: &Prometheus,
+    releases: &Releases,
 ) -> Result<Vec<Drift>, ApiError> {
     let names = prometheus.metric_names(
         settings.from_ms as f64 / 1000.0,
@@ -165,7 +232,7 @@ pub fn find(
             let Some(expr) = p.panel.targets[q.target].expr.as_deref() else {
                 continue;
             };
-            for mut d in detect(expr, &names) {
+            for mut d in detect(expr, &names, releases) {
                 d.panel = p.index;
                 d.ref_id = q.ref_id.clone();
                 d.answer = match &d.suggested {
@@ -208,24 +275,19 @@ fn run_rewrite(
 }
 
 /// The changed metrics `expr` names, judged against the metric `names` the fleet
-/// has. Pure; `panel`, `ref_id` and `answer` are left for [`find`] to fill in.
-pub fn detect(expr: &str, names: &BTreeSet<String>) -> Vec<Drift> {
+/// has, with their history from `releases`. Pure; `panel`, `ref_id` and `answer`
+/// are left for [`find`] to fill in.
+pub fn detect(expr: &str, names: &BTreeSet<String>, releases: &Releases) -> Vec<Drift> {
     let mut found: Vec<Drift> = Vec::new();
     for ident in identifiers(expr) {
         let name = &expr[ident.clone()];
         for change in CHANGES {
-            let Some(suffix) = name.strip_prefix(change.old) else {
+            let Some(new) = change.successor(name) else {
                 continue;
             };
-            let suffix_ok = suffix.is_empty()
-                || (change.rewrite == Rewrite::Rename && HISTOGRAM_SUFFIXES.contains(&suffix));
-            if !suffix_ok || found.iter().any(|d| d.old == name) {
+            if found.iter().any(|d| d.old == name) {
                 continue;
             }
-            let new = match change.rewrite {
-                Rewrite::Rename => format!("{}{suffix}", change.new),
-                Rewrite::Expr(_) => change.new.to_owned(),
-            };
             let status = match (names.contains(name), names.contains(&new)) {
                 (false, true) => DriftStatus::Gone,
                 (true, true) => DriftStatus::Deprecated,
@@ -235,9 +297,9 @@ pub fn detect(expr: &str, names: &BTreeSet<String>) -> Vec<Drift> {
                 panel: 0,
                 ref_id: String::new(),
                 old: name.to_owned(),
+                history: history(name, &new, change.note, releases),
                 new,
                 status,
-                history: change.history,
                 query: expr.to_owned(),
                 suggested: rewrite(expr, change),
                 answer: Err("not run".to_owned()),
@@ -282,7 +344,7 @@ pub fn rewrite(expr: &str, change: &Change) -> Option<String> {
 
 /// The byte ranges of the identifiers of a PromQL (or Grafana-templated) query:
 /// metric, label and function names, outside string literals and durations.
-fn identifiers(expr: &str) -> Vec<std::ops::Range<usize>> {
+pub(super) fn identifiers(expr: &str) -> Vec<std::ops::Range<usize>> {
     let bytes = expr.as_bytes();
     let ident_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':';
     let ident_part = |b: u8| ident_start(b) || b.is_ascii_digit();
@@ -365,6 +427,7 @@ pub(super) fn parse_names(body: &str) -> Result<BTreeSet<String>, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::releases::sample;
     use super::*;
 
     fn names(list: &[&str]) -> BTreeSet<String> {
@@ -428,19 +491,34 @@ mod tests {
     fn gone_deprecated_or_nothing_to_say() {
         let expr = r#"vllm:gpu_cache_usage_perc{app="x"} * 100"#;
         let v1 = names(&["vllm:kv_cache_usage_perc"]);
-        let d = detect(expr, &v1);
+        let releases = sample::releases();
+        let d = detect(expr, &v1, &releases);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].status, DriftStatus::Gone);
         assert_eq!(d[0].new, "vllm:kv_cache_usage_perc");
+        assert_eq!(
+            d[0].history,
+            "deprecated in 0.9.2, gone in 0.11.0; vllm:kv_cache_usage_perc added in 0.9.2",
+            "the history is the release data's"
+        );
         assert_eq!(
             d[0].suggested.as_deref(),
             Some(r#"vllm:kv_cache_usage_perc{app="x"} * 100"#)
         );
         let both = names(&["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"]);
-        assert_eq!(detect(expr, &both)[0].status, DriftStatus::Deprecated);
+        assert_eq!(
+            detect(expr, &both, &releases)[0].status,
+            DriftStatus::Deprecated
+        );
         let v0 = names(&["vllm:gpu_cache_usage_perc"]);
-        assert!(detect(expr, &v0).is_empty(), "an old fleet has not drifted");
-        assert!(detect(expr, &names(&[])).is_empty(), "nothing to go on");
+        assert!(
+            detect(expr, &v0, &releases).is_empty(),
+            "an old fleet has not drifted"
+        );
+        assert!(
+            detect(expr, &names(&[]), &releases).is_empty(),
+            "nothing to go on"
+        );
 
         let tpot = "rate(vllm:time_per_output_token_seconds_sum[5m]) / rate(vllm:time_per_output_token_seconds_count[5m])";
         let v011 = names(&[
@@ -449,14 +527,66 @@ mod tests {
             "vllm:inter_token_latency_seconds_sum",
             "vllm:inter_token_latency_seconds_count",
         ]);
-        let d = detect(tpot, &v011);
+        let d = detect(tpot, &v011, &releases);
         assert_eq!(d.len(), 2);
         assert!(d.iter().all(|d| d.status == DriftStatus::Deprecated));
+        assert_eq!(
+            d[0].history,
+            "deprecated in 0.11.0, gone in 0.12.0; vllm:inter_token_latency_seconds_sum added in 0.11.0"
+        );
+        assert_eq!(
+            detect(tpot, &v011, &Releases::default())[0].history,
+            "no release data"
+        );
         assert_eq!(
             d[0].suggested.as_deref(),
             Some(
                 "rate(vllm:inter_token_latency_seconds_sum[5m]) / rate(vllm:inter_token_latency_seconds_count[5m])"
             )
+        );
+    }
+
+    #[test]
+    fn notes_name_no_release() {
+        for c in CHANGES {
+            let version = c
+                .note
+                .as_bytes()
+                .windows(3)
+                .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit());
+            assert!(
+                !version,
+                "{}: releases come from the release data, not the note: {:?}",
+                c.old, c.note
+            );
+        }
+    }
+
+    #[test]
+    fn successors_and_reversed_renames() {
+        let tpot = change("vllm:time_per_output_token_seconds");
+        assert_eq!(
+            tpot.successor("vllm:time_per_output_token_seconds_count")
+                .as_deref(),
+            Some("vllm:inter_token_latency_seconds_count")
+        );
+        assert_eq!(tpot.successor("vllm:time_per_output_token_seconds_x"), None);
+        let back = tpot.reversed().unwrap();
+        assert_eq!(
+            back.successor("vllm:inter_token_latency_seconds_bucket")
+                .as_deref(),
+            Some("vllm:time_per_output_token_seconds_bucket")
+        );
+        let rate = change("vllm:avg_generation_throughput_toks_per_s");
+        assert_eq!(
+            rate.reversed(),
+            None,
+            "a rate does not turn back into a gauge"
+        );
+        assert_eq!(
+            rate.successor("vllm:avg_generation_throughput_toks_per_s")
+                .as_deref(),
+            Some("vllm:generation_tokens_total")
         );
     }
 

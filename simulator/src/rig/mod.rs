@@ -2,7 +2,9 @@
 //!
 //! It reads only the dashboard JSON it is given and Prometheus's (and Loki's) HTTP
 //! API; it knows nothing of the engine, the catalogue or the metrics of this crate,
-//! so it tests dashboards, never a copy of itself.
+//! so it tests dashboards, never a copy of itself. What it knows of vLLM's releases
+//! (which metrics each has and deprecates) the caller hands it as plain data, a
+//! [`Releases`] table.
 //!
 //! # Layout
 //! - [`dashboard`]: the dashboard JSON, only the fields read, and the panel walk.
@@ -17,8 +19,12 @@
 //!   (pure).
 //! - [`time`]: `now-30m` and the other time expressions of a dashboard.
 //! - [`run`]: the network part: [`verify`] asks the servers, then evaluates.
+//! - [`releases`]: the vLLM releases the caller knows (which series each exposes,
+//!   which it deprecates), handed over as plain data.
 //! - [`drift`]: which queries name vLLM metrics the fleet renamed or dropped, and
 //!   their rewrites.
+//! - [`migrate`]: a dashboard rewritten for a vLLM release, the rest of its file
+//!   left as it was (pure).
 //! - [`report`]: the outcome, as a table, JSON or JUnit XML.
 
 mod check;
@@ -31,9 +37,11 @@ pub mod interpolate;
 pub mod interval;
 pub mod legend;
 pub mod loki_api;
+pub mod migrate;
 pub mod plan;
 pub mod prom_api;
 pub mod reduce;
+pub mod releases;
 pub mod report;
 pub mod run;
 pub mod threshold;
@@ -46,7 +54,9 @@ pub use evaluate::{Answers, QueryKey, evaluate};
 pub use expect::{Expectation, PanelRef};
 pub use grafana_api::Grafana;
 pub use loki_api::Loki;
+pub use migrate::{Migration, migrate};
 pub use plan::{Settings, plan};
 pub use prom_api::{ApiError, Prometheus, Series};
+pub use releases::{Release, ReleaseMetric, Releases};
 pub use report::{Format, Report, Status};
 pub use run::{Sources, verify};

@@ -12,6 +12,7 @@ use super::grafana_api::{DsQuery, Grafana};
 use super::loki_api::{Loki, LokiQuery};
 use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
 use super::prom_api::{ApiError, Prometheus, Series};
+use super::releases::Releases;
 use super::report::Report;
 
 /// The servers a run asks.
@@ -27,12 +28,14 @@ pub struct Sources {
 }
 
 /// Checks every panel of `dashboard` against `sources`, and `expectations` on top,
-/// and looks for queries of renamed or dropped vLLM metrics.
+/// and looks for queries of renamed or dropped vLLM metrics, telling each one's
+/// history from `releases`.
 pub fn verify(
     dashboard: &Dashboard,
     settings: &Settings,
     sources: &Sources,
     expectations: &[Expectation],
+    releases: &Releases,
 ) -> Report {
     let plans = plan(dashboard, settings);
     let answers = fetch(&plans, sources);
@@ -44,7 +47,7 @@ pub fn verify(
     let Some(names) = names else {
         return report;
     };
-    match drift::find(dashboard, &plans, settings, &names) {
+    match drift::find(dashboard, &plans, settings, &names, releases) {
         Ok(found) => report.drift = found,
         Err(e) => report.drift_error = Some(format!("metric drift not checked: {e}")),
     }

@@ -382,7 +382,7 @@ pub(crate) mod sample {
                 old: "vllm:gpu_cache_usage_perc".to_owned(),
                 new: "vllm:kv_cache_usage_perc".to_owned(),
                 status: DriftStatus::Gone,
-                history: "renamed in 0.9.2",
+                history: "renamed in 0.9.2".to_owned(),
                 query: "vllm:gpu_cache_usage_perc * 100".to_owned(),
                 suggested: Some("vllm:kv_cache_usage_perc * 100".to_owned()),
                 answer: Ok(4),
