@@ -12,6 +12,7 @@ release that was newest when the wheel was uploaded.
 
 import argparse
 import difflib
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -73,11 +74,12 @@ def frontend_knows_gpu_blocks(sources):
     return any(pattern.search(f.read_text()) for f in engine_dir.glob("*.py") if f.name != "core.py")
 
 
-def serving(sources, asgi):
-    """How /metrics and /metrics/ are answered, from the release's API server code."""
+def serving(sources, asgi, instrumentator):
+    """How /metrics and /metrics/ are answered: by the instrumentator's route where the
+    executed API server set one up (server.py found its http_* families), else by the
+    prometheus_client mount, which the release's code must have."""
     entrypoints = sources / "vllm" / "entrypoints"
     texts = [f.read_text() for f in entrypoints.rglob("*.py")]
-    instrumentator = any("Instrumentator(" in t and ".expose(" in t for t in texts)
     regex_mount = any('path_regex = re.compile("^/metrics(?P<path>.*)$")' in t for t in texts)
     if not regex_mount:
         raise GenerationError("no /metrics mount with the path_regex workaround found")
@@ -183,7 +185,7 @@ def describe_release(version, wheel, prom_version, sources, result):
         "engine": engine,
         "prometheus_client": prom_version,
         "created_series": "_created" in plain["text"],
-        "serving": serving(sources, result["asgi"]),
+        "serving": serving(sources, result["asgi"], result["instrumented"]),
         "finish_reasons": finish,
         "defaults": result["defaults"],
         "cache_config_info": cache_config_labels(result),
@@ -234,11 +236,92 @@ def write_release(version, wheel, out_dir):
         result["pods"][name] = one.pop("pod")
         result.update(one)
     result["engine"] = engine
+    server, server_text = render_server(version, wheel, sources, prom_version)
+    result["instrumented"] = server["status_label"] is not None
     data = describe_release(version, wheel, prom_version, sources, result)
+    data = insert_after(data, "families", server)
     (out_dir / "golden").mkdir(parents=True, exist_ok=True)
     (out_dir / f"{version}.json").write_text(json.dumps(data, indent=1) + "\n")
     for pod in ("plain", "lora"):
         (out_dir / "golden" / f"{version}-{pod}.txt").write_text(result["pods"][pod]["text"])
+    server_golden = out_dir / "golden" / f"{version}-server.txt"
+    if server_text is not None:
+        server_golden.write_text(server_text)
+    elif server_golden.exists():
+        server_golden.unlink()
+
+
+def insert_after(data, key, new):
+    """data with the items of new inserted after key (existing order kept)."""
+    out = {}
+    for k, v in data.items():
+        out[k] = v
+        if k == key:
+            out.update(new)
+    return out
+
+
+def server_stack(version, wheel):
+    """The API server packages of the time: the newest prometheus-fastapi-instrumentator
+    and FastAPI releases uploaded before the vLLM wheel that its metadata accepts, and the
+    newest Starlette, AnyIO (annotated-doc, typing-extensions) releases before it that
+    those accept (typing-extensions only where newer than the installed one).
+    Returns ({project: version}, [paths])."""
+    uploaded, vllm = wheel["uploaded"], pypi.vllm_metadata(version, wheel)
+    versions, paths = {}, {}
+    for dependency, requirers in (("prometheus-fastapi-instrumentator", ["vllm"]),
+                                  ("fastapi", ["vllm"]),
+                                  ("starlette", ["vllm", "fastapi", "prometheus-fastapi-instrumentator"]),
+                                  ("anyio", ["starlette"]), ("annotated-doc", ["fastapi"]),
+                                  ("typing-extensions", ["anyio", "starlette", "fastapi"])):
+        specs = [pypi.requirement(vllm if r == "vllm" else paths[r], dependency)
+                 for r in requirers if r == "vllm" or r in paths]
+        if all(s is None for s in specs) and dependency not in ("fastapi", "prometheus-fastapi-instrumentator"):
+            continue
+        found = pypi.newest_before(dependency, uploaded, ",".join(s for s in specs if s))
+        if dependency == "typing-extensions" and (pypi.version_key(found) <= pypi.version_key(
+                importlib.metadata.version("typing_extensions"))):
+            continue  # the installed one (pydantic_core needs it) is at least as new
+        versions[dependency] = found
+        paths[dependency] = pypi.package_path(dependency, found)
+    return versions, [str(p) for p in paths.values()]
+
+
+def v0_server_check(sources):
+    """V0 releases serve a MultiProcessCollector registry: no default-registry collector
+    and no instrumentator can appear. Fail if the release's API server says otherwise."""
+    text = (sources / "vllm" / "entrypoints" / "openai" / "api_server.py").read_text()
+    if "Instrumentator" in text or "REGISTRY" in text:
+        raise GenerationError("V0 api_server.py uses the default registry or an instrumentator")
+    if "MultiProcessCollector(registry)" not in text or 'PROMETHEUS_MULTIPROC_DIR"] =' not in text:
+        raise GenerationError("V0 api_server.py does not serve a multiprocess registry")
+
+
+def render_server(version, wheel, sources, prom_version):
+    """The non-vllm families of the API server's /metrics, by running server.py."""
+    if pypi.version_key(version) < pypi.version_key(FIRST_V1):
+        v0_server_check(sources)
+        return {"server_families": [], "handler_label_values": None, "status_label": None}, None
+    versions, paths = server_stack(version, wheel)
+    request = {"sources": str(sources), "server_paths": paths,
+               "prometheus_client_path": str(pypi.prometheus_client_path(prom_version))}
+    with tempfile.TemporaryDirectory() as tmp:
+        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+        request_path.write_text(json.dumps(request))
+        proc = subprocess.run([sys.executable, str(HERE / "server.py"), str(request_path),
+                               str(result_path)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise GenerationError(f"server.py failed on {sources}:\n{proc.stderr[-4000:]}")
+        result = json.loads(result_path.read_text())
+    instrumented = any(f["name"].startswith("http_") for f in result["families"])
+    described = {
+        "server_families": result["families"],
+        "handler_label_values": result["handlers"] if instrumented else None,
+        "status_label": result["statuses"] if instrumented else None,
+    }
+    if instrumented:
+        described["server_stack"] = versions
+    return described, result["text"]
 
 
 def releases(wheels):
@@ -248,7 +331,7 @@ def releases(wheels):
 
 def output_files(version, root):
     return [root / f"{version}.json", root / "golden" / f"{version}-plain.txt",
-            root / "golden" / f"{version}-lora.txt"]
+            root / "golden" / f"{version}-lora.txt", root / "golden" / f"{version}-server.txt"]
 
 
 def check(versions, wheels):
@@ -258,7 +341,7 @@ def check(versions, wheels):
         for version in versions:
             render(version, wheels[version], Path(tmp))
             for new, old in zip(output_files(version, Path(tmp)), output_files(version, DATA)):
-                new_text = new.read_text()
+                new_text = new.read_text() if new.exists() else ""
                 old_text = old.read_text() if old.exists() else ""
                 if new_text != old_text:
                     differs = True

@@ -5,12 +5,14 @@ Wheels are downloaded to a temporary file, the needed members are extracted into
 ``~/.cache/vllm-metrics/`` and the wheel is deleted again.
 """
 
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -23,6 +25,7 @@ ACCEPT = "application/vnd.pypi.simple.v1+json"
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-(?P<build>\d[^-]*))?-[^-]+-[^-]+-(?P<plat>[^-]+)\.whl$")
 
 
+@functools.lru_cache(maxsize=None)
 def _simple_index(project: str) -> dict:
     request = urllib.request.Request(SIMPLE.format(project), headers={"Accept": ACCEPT})
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -66,19 +69,27 @@ def vllm_wheels() -> dict[str, dict]:
     return {version: info for version, (_, info) in chosen.items()}
 
 
-def prometheus_client_before(upload_time: str) -> str:
-    """The newest prometheus_client release whose wheel was uploaded before upload_time."""
+def newest_before(project: str, upload_time: str, specifier: str = "") -> str:
+    """The newest final release of project with a wheel uploaded before upload_time
+    (and within specifier, a PEP 440 specifier set such as ">=0.40.0,<0.47.0")."""
+    from pip._vendor.packaging.specifiers import SpecifierSet
+    allowed = SpecifierSet(specifier)
     best = None
-    for entry in _simple_index("prometheus-client")["files"]:
+    for entry in _simple_index(project)["files"]:
         match = _WHEEL.match(entry["filename"])
         if not match or not _is_final(match["version"]) or entry.get("yanked"):
             continue
-        if entry["upload-time"] < upload_time:
+        if entry["upload-time"] < upload_time and match["version"] in allowed:
             if best is None or version_key(match["version"]) > version_key(best):
                 best = match["version"]
     if best is None:
-        raise RuntimeError(f"no prometheus_client release before {upload_time}")
+        raise RuntimeError(f"no {project} release {specifier} before {upload_time}")
     return best
+
+
+def prometheus_client_before(upload_time: str) -> str:
+    """The newest prometheus_client release whose wheel was uploaded before upload_time."""
+    return newest_before("prometheus-client", upload_time)
 
 
 def _download(url: str, target: Path) -> None:
@@ -107,7 +118,12 @@ def vllm_sources(version: str, wheel: dict) -> Path:
 
 def prometheus_client_path(version: str) -> Path:
     """Directory to put on sys.path to import that prometheus_client version."""
-    root = CACHE / "prometheus_client" / version
+    return package_path("prometheus_client", version)
+
+
+def package_path(project: str, version: str) -> Path:
+    """Directory holding the extracted wheel of project==version (downloaded once)."""
+    root = CACHE / project.replace("-", "_") / version
     if (root / ".complete").exists():
         return root
     if root.exists():
@@ -115,9 +131,78 @@ def prometheus_client_path(version: str) -> Path:
     root.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        "-d", tmp, f"prometheus_client=={version}"], check=True)
+                        "-d", tmp, f"{project}=={version}"], check=True)
         (wheel,) = Path(tmp).glob("*.whl")
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(root)
     (root / ".complete").write_text(version + "\n")
     return root
+
+
+def vllm_metadata(version: str, wheel: dict) -> str:
+    """The core metadata (METADATA) of the release's wheel, from PyPI's PEP 658 file."""
+    path = CACHE / "vllm-metadata" / f"{version}.METADATA"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with urllib.request.urlopen(wheel["url"] + ".metadata", timeout=60) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+            text = _zip_member(wheel["url"], ".dist-info/METADATA").decode()
+        path.write_text(text)
+    return path.read_text()
+
+
+def _range(url: str, start: int, end: int | None = None) -> bytes:
+    spec = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
+    if start < 0:
+        spec = f"bytes={start}"
+    request = urllib.request.Request(url, headers={"Range": spec})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        if response.status != 206:
+            raise RuntimeError(f"{url}: no range support")
+        return response.read()
+
+
+def _zip_member(url: str, suffix: str) -> bytes:
+    """One member of a remote zip (the first whose name ends with suffix), read with
+    HTTP range requests (end of central directory, central directory, member)."""
+    import struct
+    import zlib
+    tail = _range(url, -65558)
+    eocd = tail.rindex(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack("<II", tail[eocd + 12:eocd + 20])
+    directory = _range(url, cd_offset, cd_offset + cd_size)
+    pos = 0
+    while directory[pos:pos + 4] == b"PK\x01\x02":
+        method, = struct.unpack("<H", directory[pos + 10:pos + 12])
+        size, = struct.unpack("<I", directory[pos + 20:pos + 24])
+        name_len, extra_len, comment_len = struct.unpack("<HHH", directory[pos + 28:pos + 34])
+        offset, = struct.unpack("<I", directory[pos + 42:pos + 46])
+        name = directory[pos + 46:pos + 46 + name_len].decode()
+        if name.endswith(suffix):
+            header = _range(url, offset, offset + 30)
+            local_name, local_extra = struct.unpack("<HH", header[26:30])
+            start = offset + 30 + local_name + local_extra
+            data = _range(url, start, start + size)
+            return zlib.decompress(data, -15) if method == 8 else data
+        pos += 46 + name_len + extra_len + comment_len
+    raise RuntimeError(f"{url}: no member *{suffix}")
+
+
+def requirement(metadata, dependency: str) -> str | None:
+    """The version specifier with which a distribution requires dependency (None if it
+    does not, "" if it accepts any version); requirements under an extra are skipped.
+    metadata is the METADATA text, or an extracted wheel's directory."""
+    if isinstance(metadata, Path):
+        (metadata,) = metadata.glob("*.dist-info/METADATA")
+        metadata = metadata.read_text()
+    pattern = re.compile(r"^Requires-Dist: *([A-Za-z0-9_.-]+) *(?:\[[^\]]*\])? *\(?([^;)]*)\)? *(;.*)?$")
+    for line in metadata.splitlines():
+        match = pattern.match(line)
+        if (match and match[1].lower().replace("_", "-") == dependency
+                and not (match[3] and "extra" in match[3])):
+            return match[2].strip()
+    return None
