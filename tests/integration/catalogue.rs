@@ -44,7 +44,7 @@ fn skip(why: &str) {
 #[test]
 fn numbers_print_as_prometheus_client_prints_them() {
     use std::io::Write;
-    use vllm_sim::exposition::text::go_float;
+    use vllm_sim::exposition::text::{Exponent, go_float};
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = || {
         // xorshift64*
@@ -98,7 +98,7 @@ fn numbers_print_as_prometheus_client_prints_them() {
     let mut checked = 0;
     for (v, theirs) in values.iter().zip(python.lines()) {
         let mut ours = String::new();
-        go_float(*v, &mut ours);
+        go_float(*v, Exponent::ZeroPrefixed, &mut ours);
         assert_eq!(ours, theirs, "{v:e} (bits {:#x})", v.to_bits());
         checked += 1;
     }

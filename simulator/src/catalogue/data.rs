@@ -6,7 +6,7 @@
 //! fails every test at once with its release named.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use serde::Deserialize;
 
@@ -34,14 +34,35 @@ pub(super) fn signals() -> HashMap<String, Feeds> {
     serde_json::from_str(SIGNALS).unwrap_or_else(|e| panic!("data/signals.json: {e}"))
 }
 
-/// Every release, oldest first.
-pub(super) static RELEASES: LazyLock<Vec<Release>> = LazyLock::new(|| {
-    let signals = signals();
-    FILES
-        .iter()
-        .map(|(name, text)| parse(name, text, &signals))
-        .collect()
-});
+/// The signals, parsed once.
+static SIGNALS_PARSED: LazyLock<HashMap<String, Feeds>> = LazyLock::new(signals);
+
+/// Each release, parsed on first use: a run reads only the releases it serves.
+static PARSED: LazyLock<Vec<OnceLock<Release>>> =
+    LazyLock::new(|| FILES.iter().map(|_| OnceLock::new()).collect());
+
+/// How many releases the data hold.
+pub(super) fn count() -> usize {
+    FILES.len()
+}
+
+/// The `i`th release, oldest first.
+pub(super) fn release(i: usize) -> &'static Release {
+    PARSED[i].get_or_init(|| {
+        let (name, text) = FILES[i];
+        parse(name, text, &SIGNALS_PARSED)
+    })
+}
+
+/// The index of `version` (`0.11.0`) among the releases.
+pub(super) fn index_of(version: &str) -> Option<usize> {
+    FILES.iter().position(|(name, _)| *name == version)
+}
+
+/// Every release's version, oldest first, without parsing any.
+pub(super) fn versions() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(name, _)| *name)
+}
 
 fn parse(name: &str, text: &str, signals: &HashMap<String, Feeds>) -> Release {
     let file: ReleaseFile =

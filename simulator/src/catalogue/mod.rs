@@ -153,6 +153,8 @@ pub enum Signal {
     PromptTokensRecomputed,
     /// Times a finished request was preempted.
     RequestNumPreemptions,
+    /// Requests admission rejected (`--max-num-queued-reqs`).
+    AdmissionRejections,
     /// LoRA adapters running and waiting, stamped with the time of the step.
     LoraRequestsInfo,
     /// The pod's cache configuration, a constant 1. (Keep it last: see [`Signal::COUNT`].)
@@ -311,12 +313,12 @@ const ALIASES: &[(&str, &str)] = &[("vllm-0.6", "0.6.4"), ("vllm-0.11", "0.11.0"
 impl Profile {
     /// Every profile, oldest first.
     pub fn all() -> impl Iterator<Item = Profile> {
-        data::RELEASES.iter().map(Profile)
+        (0..data::count()).map(|i| Profile(data::release(i)))
     }
 
     /// The newest release in the data.
     pub fn latest() -> Profile {
-        Profile(data::RELEASES.last().expect("at least one release"))
+        Profile(data::release(data::count() - 1))
     }
 
     /// The release itself.
@@ -349,8 +351,8 @@ impl Profile {
             .iter()
             .find(|(alias, _)| *alias == name)
             .map_or_else(|| name.strip_prefix("vllm-").unwrap_or(name), |(_, v)| *v);
-        Profile::all()
-            .find(|p| p.version() == version)
+        data::index_of(version)
+            .map(|i| Profile(data::release(i)))
             .ok_or_else(|| UnknownProfile(name.to_owned()))
     }
 
@@ -375,6 +377,30 @@ impl Profile {
     /// registry prints every family, buckets first.
     pub fn multiprocess(self) -> bool {
         self.0.engine == Engine::V0
+    }
+
+    /// Whether the release has `--max-num-queued-reqs` (and counts its rejections).
+    pub fn admission_control(self) -> bool {
+        self.0.metrics.iter().any(|m| {
+            m.children
+                .iter()
+                .any(|c| c.signal == Signal::AdmissionRejections)
+        })
+    }
+
+    /// How the release's prometheus_client writes the exponent of large floats.
+    pub fn exponent(self) -> crate::exposition::text::Exponent {
+        let version: Vec<u32> = self
+            .0
+            .prometheus_client
+            .split('.')
+            .map(|p| p.parse().unwrap_or(0))
+            .collect();
+        if version >= vec![0, 26] {
+            crate::exposition::text::Exponent::TwoDigits
+        } else {
+            crate::exposition::text::Exponent::ZeroPrefixed
+        }
     }
 
     /// How often an idle engine logs its stats: V0's engine loop polls for requests for
@@ -435,27 +461,26 @@ pub struct UnknownProfile(pub String);
 
 impl fmt::Display for UnknownProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let all: Vec<Profile> = Profile::all().collect();
-        let (first, last) = (all[0], all[all.len() - 1]);
+        let all: Vec<&str> = data::versions().collect();
         write!(f, "unknown vLLM profile {:?}", self.0)?;
         let nearest = nearest(&self.0, &all);
         if !nearest.is_empty() {
-            let names: Vec<_> = nearest.iter().map(|p| p.name()).collect();
+            let names: Vec<_> = nearest.iter().map(|v| format!("vllm-{v}")).collect();
             write!(f, "; the nearest known are {}", names.join(" and "))?;
         }
         write!(
             f,
-            " (known: {} to {}, aliases vllm-0.6, vllm-0.11 and latest)",
-            first.name(),
-            last.name()
+            " (known: vllm-{} to vllm-{}, aliases vllm-0.6, vllm-0.11 and latest)",
+            all[0],
+            all[all.len() - 1]
         )
     }
 }
 
 impl std::error::Error for UnknownProfile {}
 
-/// The known releases on either side of `name`'s version, if it reads as one.
-fn nearest(name: &str, all: &[Profile]) -> Vec<Profile> {
+/// The known versions on either side of `name`'s version, if it reads as one.
+fn nearest<'a>(name: &str, all: &[&'a str]) -> Vec<&'a str> {
     let key = |v: &str| -> Option<Vec<u64>> {
         v.split('.')
             .map(|p| p.trim_start_matches("post").parse().ok())
@@ -464,7 +489,7 @@ fn nearest(name: &str, all: &[Profile]) -> Vec<Profile> {
     let Some(wanted) = key(name.strip_prefix("vllm-").unwrap_or(name)) else {
         return Vec::new();
     };
-    let keys: Vec<Vec<u64>> = all.iter().filter_map(|p| key(p.version())).collect();
+    let keys: Vec<Vec<u64>> = all.iter().filter_map(|v| key(v)).collect();
     let after = keys.partition_point(|k| *k < wanted);
     [after.checked_sub(1), (after < all.len()).then_some(after)]
         .into_iter()

@@ -96,6 +96,8 @@ pub trait EventSink {
     fn step(&mut self, stats: &StepStats);
     /// The throughput log interval elapsed: tokens/s over it.
     fn throughput(&mut self, prompt: f64, generation: f64);
+    /// Admission rejected a request (`--max-num-queued-reqs`).
+    fn rejected(&mut self) {}
     /// An API client's request got a token at `at`.
     fn client_token(&mut self, _client: u64, _at: SimTime) {}
 }

@@ -63,6 +63,9 @@ pub struct PodConfig {
     pub prefix_caching: bool,
     /// How often an idle engine logs its stats (V0's engine loop, every 10 s), if at all.
     pub idle_log_every: Option<Duration>,
+    /// `--max-num-queued-reqs` (vLLM 0.32 on): requests beyond this many unfinished
+    /// ones are rejected at admission.
+    pub max_num_queued_reqs: Option<usize>,
 }
 
 /// A request inside the engine.
@@ -222,7 +225,20 @@ impl Pod {
     }
 
     /// Queues an API request arriving at `at` (no earlier than the engine's time).
-    pub fn submit(&mut self, request: ClientRequest, at: SimTime) {
+    /// Whether a new request is admitted: vLLM's `check_admission` counts the
+    /// unfinished requests (waiting, running and not yet scheduled).
+    pub fn admits(&self) -> bool {
+        let unfinished = self.waiting.len() + self.running.len() + self.submitted.len();
+        self.config
+            .max_num_queued_reqs
+            .is_none_or(|max| unfinished < max)
+    }
+
+    /// Queues API request `request` at `at`, unless admission rejects it (`false`).
+    pub fn submit(&mut self, request: ClientRequest, at: SimTime) -> bool {
+        if !self.admits() {
+            return false;
+        }
         let natural = if request.ignore_eos {
             // Never stops by itself: runs to max_tokens.
             request.max_tokens.saturating_add(1)
@@ -240,6 +256,7 @@ impl Pod {
             from_user: false,
             client: Some(request.id),
         });
+        true
     }
 
     /// Drops the API request `id` (its client went away) at the engine's time;
@@ -308,6 +325,10 @@ impl Pod {
             while let Some(arrival) = self.pop_due() {
                 let open_loop = !arrival.from_user && arrival.client.is_none();
                 if open_loop && self.waiting.len() >= MAX_WAITING {
+                    continue;
+                }
+                if open_loop && !self.admits() {
+                    sink.rejected();
                     continue;
                 }
                 self.waiting

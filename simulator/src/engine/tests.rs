@@ -11,6 +11,7 @@ struct Recorder {
     steps: Vec<StepStats>,
     throughput: Vec<(f64, f64)>,
     client_tokens: Vec<(u64, SimTime)>,
+    rejected: u64,
 }
 
 impl EventSink for Recorder {
@@ -32,6 +33,9 @@ impl EventSink for Recorder {
     }
     fn client_token(&mut self, client: u64, at: SimTime) {
         self.client_tokens.push((client, at));
+    }
+    fn rejected(&mut self) {
+        self.rejected += 1;
     }
 }
 
@@ -70,6 +74,7 @@ fn config(gpu: &str, quantization: Quantization, max_model_len: u32) -> PodConfi
         lora: false,
         prefix_caching: false,
         idle_log_every: None,
+        max_num_queued_reqs: None,
     }
 }
 
@@ -360,4 +365,28 @@ fn a_prefix_cache_serves_the_shared_prefix_and_shortens_prefills() {
         .count();
     assert!(missed <= 1, "{missed} of {}", warm.finished.len());
     assert!(mean(&warm, |r| r.prefill) < mean(&cold, |r| r.prefill) * 0.8);
+}
+
+#[test]
+fn admission_rejects_beyond_max_num_queued_reqs() {
+    let mut cfg = config("a10g", Quantization::None, 4096);
+    cfg.max_num_queued_reqs = Some(8);
+    // Far more than the pod serves: the queue would grow without bound.
+    let (pod, rec) = run(cfg.clone(), Traffic::Poisson { rate: 60.0 }, 60.0);
+    assert!(rec.rejected > 1000, "{}", rec.rejected);
+    assert!(rec.steps.iter().all(|s| s.running + s.waiting <= 8));
+    assert!(pod.running() + pod.waiting() <= 8);
+    // The API is refused the same way.
+    let mut pod = pod;
+    let request = ClientRequest {
+        id: 1,
+        prompt_tokens: 10,
+        max_tokens: 10,
+        ignore_eos: false,
+        seed: 0,
+    };
+    assert!(pod.running() + pod.waiting() < 8 || !pod.submit(request, pod.now()));
+    cfg.max_num_queued_reqs = None;
+    let (_, unlimited) = run(cfg, Traffic::Poisson { rate: 60.0 }, 60.0);
+    assert_eq!(unlimited.rejected, 0);
 }

@@ -8,10 +8,21 @@
 
 use std::fmt::Write;
 
+/// How prometheus_client writes the exponent of a large float: `'e+0' + str(exp)`
+/// until 0.25 (`1.7e+09`, `1.7e+010`), `'e+%02d'` from 0.26 (`1.7e+09`, `1.7e+10`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Exponent {
+    /// prometheus_client up to 0.25.
+    #[default]
+    ZeroPrefixed,
+    /// prometheus_client 0.26 and later.
+    TwoDigits,
+}
+
 /// Appends `v` as prometheus_client's `floatToGoString` prints it: Python's `repr`,
 /// except that positive values of seven or more integer digits take Go's exponent
 /// form (`1700000000.0` is `1.7e+09`).
-pub fn go_float(v: f64, out: &mut String) {
+pub fn go_float(v: f64, exponent: Exponent, out: &mut String) {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v == f64::INFINITY {
@@ -38,7 +49,10 @@ pub fn go_float(v: f64, out: &mut String) {
             out.push_str(digits.as_str());
             let kept = out.trim_end_matches(['0', '.']).len();
             out.truncate(kept);
-            let _ = write!(out, "e+0{}", dot - 1);
+            let _ = match exponent {
+                Exponent::ZeroPrefixed => write!(out, "e+0{}", dot - 1),
+                Exponent::TwoDigits => write!(out, "e+{:02}", dot - 1),
+            };
         }
     }
 }
@@ -166,13 +180,15 @@ pub fn header(dialect: Dialect, name: &str, help: &str, kind: &str, out: &mut St
 }
 
 /// Appends one sample line: `name` and `suffix`, `labels` (sorted by name) with `le`
-/// placed among them when given, and the value.
+/// (a bucket bound as [`go_float`] writes it) placed among them when given, and the
+/// value, written with `exponent`.
 pub fn sample(
     name: &str,
     suffix: &str,
     labels: &[(&str, String)],
-    le: Option<f64>,
+    le: Option<&str>,
     value: f64,
+    exponent: Exponent,
     out: &mut String,
 ) {
     out.push_str(name);
@@ -192,7 +208,7 @@ pub fn sample(
         for (k, v) in labels {
             if let Some(bound) = le.filter(|_| "le" < *k) {
                 label(out, "le");
-                go_float(bound, out);
+                out.push_str(bound);
                 out.push('"');
                 le = None;
             }
@@ -202,13 +218,13 @@ pub fn sample(
         }
         if let Some(bound) = le {
             label(out, "le");
-            go_float(bound, out);
+            out.push_str(bound);
             out.push('"');
         }
         out.push('}');
     }
     out.push(' ');
-    go_float(value, out);
+    go_float(value, exponent, out);
     out.push('\n');
 }
 
@@ -218,7 +234,7 @@ mod tests {
 
     fn go(v: f64) -> String {
         let mut s = String::new();
-        go_float(v, &mut s);
+        go_float(v, Exponent::ZeroPrefixed, &mut s);
         s
     }
 
@@ -255,22 +271,23 @@ mod tests {
         ] {
             assert_eq!(go(v), python, "{v:e}");
         }
+        // prometheus_client 0.26 pads the exponent to two digits instead.
+        for (v, python) in [(1.2884901888e10, "1.2884901888e+10"), (1.7e9, "1.7e+09")] {
+            let mut s = String::new();
+            go_float(v, Exponent::TwoDigits, &mut s);
+            assert_eq!(s, python);
+        }
     }
 
     #[test]
     fn le_sorts_among_the_labels() {
         let mut out = String::new();
         let labels = [("engine", "0".to_owned()), ("model_name", "m".to_owned())];
-        sample("h", "_bucket", &labels, Some(1.0), 2.0, &mut out);
-        sample("h", "_bucket", &[], Some(f64::INFINITY), 2.0, &mut out);
-        sample(
-            "h",
-            "_sum",
-            &[("a\"b", "x\\y\nz\"".to_owned())],
-            None,
-            0.5,
-            &mut out,
-        );
+        let e = Exponent::ZeroPrefixed;
+        sample("h", "_bucket", &labels, Some("1.0"), 2.0, e, &mut out);
+        sample("h", "_bucket", &[], Some("+Inf"), 2.0, e, &mut out);
+        let odd = [("a\"b", "x\\y\nz\"".to_owned())];
+        sample("h", "_sum", &odd, None, 0.5, e, &mut out);
         assert_eq!(
             out,
             "h_bucket{engine=\"0\",le=\"1.0\",model_name=\"m\"} 2.0\n\

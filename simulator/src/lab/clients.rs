@@ -132,6 +132,19 @@ impl EventSink for Tee<'_> {
         self.metrics.throughput(prompt, generation);
     }
 
+    fn rejected(&mut self) {
+        self.metrics.rejected();
+        // The harness's request came through the gateway, which answers vLLM's 503.
+        if let Some(route) = self.gateway.as_deref_mut() {
+            match &mut route.counts {
+                GatewayCounts::Metrics(metrics) => {
+                    metrics.observe(&route.team, 503, gateway::ROUTING_MS)
+                }
+                GatewayCounts::Journal(journal) => journal.push((503, gateway::ROUTING_MS)),
+            }
+        }
+    }
+
     fn client_token(&mut self, client: u64, at: SimTime) {
         if let Some(tx) = self.clients.waiting.get(&client) {
             let _ = tx.send(ClientEvent::Token(at));

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::catalogue::Profile;
 use crate::clock::{Clock, SimTime};
-use crate::engine::{ClientRequest, Pod, Traffic};
+use crate::engine::{ClientRequest, EventSink, Pod, Traffic};
 use crate::exposition::Format;
 use crate::gateway::GatewayMetrics;
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
@@ -131,16 +131,21 @@ impl PodRuntime {
         }
     }
 
-    /// Submits an API request at the pod's time; `None` while the pod is down.
+    /// Submits an API request at the pod's time; refused while the pod is down or
+    /// when admission rejects it.
     pub fn submit(
         &mut self,
         request: ClientRequest,
-    ) -> Option<(u64, tokio::sync::mpsc::UnboundedReceiver<ClientEvent>)> {
-        let live = self.live.as_mut()?;
+    ) -> Result<(u64, tokio::sync::mpsc::UnboundedReceiver<ClientEvent>), Refused> {
+        let live = self.live.as_mut().ok_or(Refused::Down)?;
+        if !live.engine.admits() {
+            live.metrics.rejected();
+            return Err(Refused::QueueFull);
+        }
         let (id, events) = self.clients.register();
         live.engine
             .submit(ClientRequest { id, ..request }, self.now);
-        Some((id, events))
+        Ok((id, events))
     }
 
     /// The client of request `id` went away: the engine drops the request.
@@ -222,6 +227,15 @@ impl PodRuntime {
             started_unix_secs: self.epoch_unix_secs + now.as_secs_f64(),
         }
     }
+}
+
+/// Why a pod did not take an API request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The scenario holds the pod down.
+    Down,
+    /// `--max-num-queued-reqs` unfinished requests already (vLLM's `QueueOverflowError`).
+    QueueFull,
 }
 
 /// A stable seed per pod and start: FNV-1a over the scenario seed, name and start count.
@@ -354,12 +368,13 @@ impl PodHandle {
             .profile
     }
 
-    /// Submits an API request now; `None` while the pod is down. Its tokens arrive on
-    /// the returned channel as the pod's driver moves the pod along the clock.
+    /// Submits an API request now; refused while the pod is down or its queue is
+    /// full. Its tokens arrive on the returned channel as the pod's driver moves the
+    /// pod along the clock.
     pub fn submit(
         &self,
         request: ClientRequest,
-    ) -> Option<(u64, mpsc::UnboundedReceiver<ClientEvent>)> {
+    ) -> Result<(u64, mpsc::UnboundedReceiver<ClientEvent>), Refused> {
         let submitted = self.now().submit(request);
         self.wake.notify_one();
         submitted
@@ -527,10 +542,33 @@ mod tests {
         drop(pod.now());
         let last = std::iter::from_fn(|| events.try_recv().ok()).last();
         assert_eq!(last, Some(ClientEvent::PodDown));
-        assert!(
-            pod.submit(request).is_none(),
-            "a down pod takes no requests"
-        );
+        assert!(pod.submit(request).is_err(), "a down pod takes no requests");
+    }
+
+    #[test]
+    fn a_full_queue_answers_503_and_counts_the_rejection() {
+        let text = include_str!("../../../bench/quiet.yaml")
+            .replacen("name: quiet\n", "name: quiet\nprofile: vllm-0.32.0\n", 1)
+            .replace(
+                "  - name: mistral-7b-fp16\n",
+                "  - name: mistral-7b-fp16\n    engine: {max_num_queued_reqs: 2}\n",
+            );
+        let scenario = crate::scenario::load(&text, "quiet.yaml").unwrap();
+        let lab = Lab::new(scenario, Arc::new(ManualClock::new(1.7e9)));
+        let pod = lab.pod(0);
+        let request = ClientRequest {
+            id: 0,
+            prompt_tokens: 40,
+            max_tokens: 1000,
+            ignore_eos: true,
+            seed: 0,
+        };
+        let _first = pod.submit(request).unwrap();
+        let _second = pod.submit(request).unwrap();
+        assert_eq!(pod.submit(request).err(), Some(Refused::QueueFull));
+        let text = pod.scrape(Format::PrometheusText).unwrap();
+        let rejected = r#"vllm:admission_rejections_total{model_name="mistral-7b-fp16",reason="max_num_queued_reqs"} 1.0"#;
+        assert!(text.contains(rejected), "{text}");
     }
 
     #[test]

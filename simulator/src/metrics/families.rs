@@ -10,7 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 
 use super::histogram::Histogram;
 use crate::catalogue::{Kind, MetricDef, Profile};
-use crate::exposition::text::{Dialect, header, sample};
+use crate::exposition::text::{Dialect, Exponent, go_float, header, sample};
 
 /// Label pairs, sorted by name as prometheus_client prints them.
 pub(crate) type Labels = Vec<(&'static str, String)>;
@@ -36,6 +36,8 @@ struct Child {
 struct Family {
     def: &'static MetricDef,
     bounds: Vec<f64>,
+    /// The `le` label of each bucket, `+Inf` last, written once.
+    le: Vec<String>,
     children: Mutex<Vec<Child>>,
 }
 
@@ -47,6 +49,8 @@ pub(crate) struct Families {
     created_series: bool,
     /// Read from multiprocess files: empty families print nothing, `_sum` comes first.
     multiprocess: bool,
+    /// How the release's prometheus_client writes large exponents.
+    exponent: Exponent,
 }
 
 impl Families {
@@ -60,15 +64,29 @@ impl Families {
         Families {
             families: Arc::new(
                 defs.iter()
-                    .map(|&def| Family {
-                        def,
-                        bounds: def.buckets.bounds(max_model_len),
-                        children: Mutex::new(Vec::new()),
+                    .map(|&def| {
+                        let bounds = def.buckets.bounds(max_model_len);
+                        let le = bounds
+                            .iter()
+                            .chain([&f64::INFINITY])
+                            .map(|&b| {
+                                let mut text = String::new();
+                                go_float(b, profile.exponent(), &mut text);
+                                text
+                            })
+                            .collect();
+                        Family {
+                            def,
+                            bounds,
+                            le,
+                            children: Mutex::new(Vec::new()),
+                        }
                     })
                     .collect(),
             ),
             created_series: profile.created_series(),
             multiprocess: profile.multiprocess(),
+            exponent: profile.exponent(),
         }
     }
 
@@ -114,7 +132,7 @@ impl Families {
             header(dialect, &name, &def.help, def.kind.as_str(), out);
             let inline_created = created && dialect == Dialect::OpenMetrics;
             for c in children.iter() {
-                encode_child(&def.name, c, inline_created, self.multiprocess, out);
+                encode_child(family, c, inline_created, self, out);
             }
             // Text puts each family's `_created` series in a gauge family of its own,
             // with the same HELP, right after the family.
@@ -122,7 +140,8 @@ impl Families {
                 let name = format!("{}_created", def.name);
                 header(dialect, &name, &def.help, "gauge", out);
                 for c in children.iter() {
-                    sample(&name, "", &c.labels, None, c.created_unix_secs, out);
+                    let e = self.exponent;
+                    sample(&name, "", &c.labels, None, c.created_unix_secs, e, out);
                 }
             }
         }
@@ -131,26 +150,29 @@ impl Families {
 
 /// Appends one child's samples in prometheus_client's order: a histogram's buckets,
 /// `_count` and `_sum`, or from multiprocess files `_sum`, buckets and `_count`.
-fn encode_child(name: &str, c: &Child, created: bool, multiprocess: bool, out: &mut String) {
+fn encode_child(family: &Family, c: &Child, created: bool, style: &Families, out: &mut String) {
+    let (name, labels, e) = (family.def.name.as_str(), &c.labels, style.exponent);
     match &c.value {
-        Value::Counter(v) => sample(name, "_total", &c.labels, None, v.get(), out),
-        Value::Gauge(v) => sample(name, "", &c.labels, None, v.get(), out),
+        Value::Counter(v) => sample(name, "_total", labels, None, v.get(), e, out),
+        Value::Gauge(v) => sample(name, "", labels, None, v.get(), e, out),
         Value::Histogram(h) => {
-            if multiprocess {
+            if style.multiprocess {
                 let (_, sum) = h.visit(|_, _| {});
-                sample(name, "_sum", &c.labels, None, sum, out);
+                sample(name, "_sum", labels, None, sum, e, out);
             }
-            let (count, sum) = h.visit(|bound, n| {
-                sample(name, "_bucket", &c.labels, Some(bound), n as f64, out);
+            let mut le = family.le.iter();
+            let (count, sum) = h.visit(|_, n| {
+                let bound = le.next().map(String::as_str);
+                sample(name, "_bucket", labels, bound, n as f64, e, out);
             });
-            sample(name, "_count", &c.labels, None, count as f64, out);
-            if !multiprocess {
-                sample(name, "_sum", &c.labels, None, sum, out);
+            sample(name, "_count", labels, None, count as f64, e, out);
+            if !style.multiprocess {
+                sample(name, "_sum", labels, None, sum, e, out);
             }
         }
     }
     if created {
-        sample(name, "_created", &c.labels, None, c.created_unix_secs, out);
+        sample(name, "_created", labels, None, c.created_unix_secs, e, out);
     }
 }
 

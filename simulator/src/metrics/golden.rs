@@ -38,8 +38,8 @@ fn golden_pod(profile: Profile, lora: bool) -> PodInfo {
 }
 
 /// Families by name: their lines, a sample's value replaced by `<time>` when it is a
-/// Unix time (after checking that it prints as `floatToGoString` prints it).
-fn families(text: &str) -> BTreeMap<String, Vec<String>> {
+/// Unix time (after checking that it prints as `profile`'s `floatToGoString` prints it).
+fn families(text: &str, profile: Profile) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -50,7 +50,7 @@ fn families(text: &str) -> BTreeMap<String, Vec<String>> {
             Some((series, value)) if !line.starts_with('#') => {
                 let v: f64 = value.parse().unwrap_or_else(|_| panic!("value of {line}"));
                 let mut printed = String::new();
-                go_float(v, &mut printed);
+                go_float(v, profile.exponent(), &mut printed);
                 assert_eq!(printed, value, "{line} does not print as prometheus_client");
                 if v >= 1e9 {
                     format!("{series} <time>")
@@ -74,7 +74,7 @@ fn every_release_starts_as_its_golden() {
             let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             let mut ours = String::new();
             PodMetrics::new(golden_pod(profile, lora)).encode(Format::PrometheusText, &mut ours);
-            let (golden, ours) = (families(&golden), families(&ours));
+            let (golden, ours) = (families(&golden, profile), families(&ours, profile));
             let names = |f: &BTreeMap<String, Vec<String>>| f.keys().cloned().collect::<Vec<_>>();
             assert_eq!(names(&ours), names(&golden), "{profile} {kind}: families");
             for (name, lines) in &golden {
@@ -115,7 +115,7 @@ fn every_release_serves_traffic_in_its_own_shapes() {
     for profile in Profile::all() {
         let golden =
             std::fs::read_to_string(format!("{dir}/{}-lora.txt", profile.version())).unwrap();
-        let golden = families(&golden);
+        let golden = families(&golden, profile);
         let mut metrics = PodMetrics::new(golden_pod(profile, true));
         let config = PodConfig {
             max_model_len: 4096,
@@ -133,6 +133,7 @@ fn every_release_serves_traffic_in_its_own_shapes() {
             lora: true,
             prefix_caching: profile.release().defaults.enable_prefix_caching,
             idle_log_every: profile.idle_log_every(),
+            max_num_queued_reqs: None,
         };
         let mut pod = Pod::new(config, 7, SimTime::ZERO);
         pod.set_traffic(Traffic::Poisson { rate: 4.0 }, SimTime::ZERO);
@@ -141,7 +142,7 @@ fn every_release_serves_traffic_in_its_own_shapes() {
         pod.advance_to(SimTime::from_secs_f64(90.0), &mut metrics);
         let mut text = String::new();
         metrics.encode(Format::PrometheusText, &mut text);
-        for (name, lines) in families(&text) {
+        for (name, lines) in families(&text, profile) {
             let def = profile
                 .metrics()
                 .iter()

@@ -445,6 +445,10 @@ impl EventSink for PodMetrics {
         }
     }
 
+    fn rejected(&mut self) {
+        self.inc(Signal::AdmissionRejections, 1.0);
+    }
+
     fn throughput(&mut self, prompt: f64, generation: f64) {
         self.set(Signal::AvgPromptThroughput, prompt);
         self.set(Signal::AvgGenerationThroughput, generation);

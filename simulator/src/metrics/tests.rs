@@ -57,6 +57,7 @@ fn pod_with(change: impl FnOnce(&mut PodConfig)) -> Pod {
         lora: false,
         prefix_caching: false,
         idle_log_every: None,
+        max_num_queued_reqs: None,
     };
     let mut config = config;
     change(&mut config);

@@ -66,6 +66,8 @@ pub struct PodSpec {
     pub memory: MemoryPlan,
     /// `--gpu-memory-utilization`.
     pub gpu_memory_utilization: f64,
+    /// Whether the scenario gave it, or the release's default stands.
+    pub gpu_memory_utilization_given: bool,
     /// `--swap-space`, GiB.
     pub swap_space_gib: u32,
     /// The LoRA adapter its requests use.
@@ -84,12 +86,25 @@ impl PodSpec {
     /// its prefix cache on or off, and whether it logs stats while idle.
     pub fn set_profile(&mut self, profile: Profile) {
         self.profile = profile;
-        self.config.prefix_caching = profile.release().defaults.enable_prefix_caching;
+        let defaults = &profile.release().defaults;
+        self.config.prefix_caching = defaults.enable_prefix_caching;
         self.config.idle_log_every = profile.idle_log_every();
+        if !self.gpu_memory_utilization_given
+            && self.gpu_memory_utilization != defaults.gpu_memory_utilization
+        {
+            // The KV cache vLLM would size with this release's default budget.
+            self.gpu_memory_utilization = defaults.gpu_memory_utilization;
+            self.memory = MemoryPlan::new(
+                &self.gpu,
+                &self.model,
+                self.gpu_memory_utilization,
+                self.memory.overhead_gib,
+                self.config.block_size,
+            );
+            self.config.num_gpu_blocks = self.memory.num_gpu_blocks.max(1);
+        }
     }
-}
 
-impl PodSpec {
     /// The share of `category`'s prompts this model passes.
     pub fn pass_rate(&self, category: &str) -> f64 {
         self.pass_rates

@@ -186,12 +186,15 @@ pub(super) struct EngineFile {
     pub(super) max_model_len: NonZeroU32,
     pub(super) max_num_seqs: NonZeroU32,
     pub(super) max_num_batched_tokens: Option<NonZeroU32>,
-    pub(super) gpu_memory_utilization: Fraction,
+    /// The release's default when absent (0.9, or 0.92 from vLLM 0.20).
+    pub(super) gpu_memory_utilization: Option<Fraction>,
     pub(super) block_size: NonZeroU32,
     pub(super) swap_space_gib: u32,
     /// Activations, CUDA graphs and non-torch memory, which vLLM's profiling run
     /// subtracts before sizing the KV cache.
     pub(super) overhead_gib: NonNegative,
+    /// `--max-num-queued-reqs` (vLLM 0.32 on): unfinished requests beyond it get 503.
+    pub(super) max_num_queued_reqs: Option<NonZeroU32>,
 }
 
 impl Default for EngineFile {
@@ -201,10 +204,11 @@ impl Default for EngineFile {
             max_model_len: nz(4096),
             max_num_seqs: nz(256),
             max_num_batched_tokens: None,
-            gpu_memory_utilization: Fraction(0.9),
+            gpu_memory_utilization: None,
             block_size: nz(16),
             swap_space_gib: 4,
             overhead_gib: NonNegative(1.2),
+            max_num_queued_reqs: None,
         }
     }
 }

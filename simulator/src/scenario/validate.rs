@@ -267,18 +267,16 @@ fn pod(
     );
     let gpu = gpu?;
     let block_size = engine.block_size.get();
-    let memory = MemoryPlan::new(
-        &gpu,
-        &model,
-        engine.gpu_memory_utilization.0,
-        engine.overhead_gib.0,
-        block_size,
-    );
+    let profile = p.profile.unwrap_or(default_profile).0;
+    let utilization = engine
+        .gpu_memory_utilization
+        .map_or(profile.release().defaults.gpu_memory_utilization, |u| u.0);
+    let memory = MemoryPlan::new(&gpu, &model, utilization, engine.overhead_gib.0, block_size);
     let kv_tokens = u64::from(memory.num_gpu_blocks) * u64::from(block_size);
     if memory.kv_gib <= 0.0 {
         problems.add(engine_at, field("engine"), format!(
             "the model does not fit on {}: weights {:.2} GiB + overhead {:.2} GiB exceed the budget of {:.2} GiB ({:.2} GiB x gpu_memory_utilization {})",
-            gpu.name, memory.weights_gib, memory.overhead_gib, memory.budget_gib, gpu.memory_gib, engine.gpu_memory_utilization.0
+            gpu.name, memory.weights_gib, memory.overhead_gib, memory.budget_gib, gpu.memory_gib, utilization
         ));
         return None;
     }
@@ -305,7 +303,15 @@ fn pod(
         lora: p.lora.is_some(),
         prefix_caching: false,
         idle_log_every: None,
+        max_num_queued_reqs: engine.max_num_queued_reqs.map(|n| n.get() as usize),
     };
+    if config.max_num_queued_reqs.is_some() && !profile.admission_control() {
+        problems.add(
+            engine_at,
+            field("engine.max_num_queued_reqs"),
+            format!("{profile} has no --max-num-queued-reqs (vLLM 0.32.0 added it)"),
+        );
+    }
     let mut spec = PodSpec {
         name: p.name.value.clone(),
         app: p.name.value.clone(),
@@ -318,7 +324,8 @@ fn pod(
         gpu,
         model,
         memory,
-        gpu_memory_utilization: engine.gpu_memory_utilization.0,
+        gpu_memory_utilization: utilization,
+        gpu_memory_utilization_given: engine.gpu_memory_utilization.is_some(),
         swap_space_gib: engine.swap_space_gib,
         lora: p.lora.as_ref().map(|l| LoraSpec {
             adapter: l.adapter.clone(),
@@ -328,7 +335,7 @@ fn pod(
         team: team(i, p, problems),
         pass_rates: pass_rates(i, p, problems),
     };
-    spec.set_profile(p.profile.unwrap_or(default_profile).0);
+    spec.set_profile(profile);
     Some(spec)
 }
 
@@ -695,6 +702,52 @@ phases:
             err,
             "scenario fleet has no pod nope (it has mistral-7b-fp16, mistral-7b-awq)"
         );
+    }
+
+    #[test]
+    fn max_num_queued_reqs_needs_vllm_0_32() {
+        let limited = FLEET.replace(
+            "  - name: mistral-7b-fp16\n",
+            "  - name: mistral-7b-fp16\n    engine: {max_num_queued_reqs: 4}\n",
+        );
+        let err = load(&limited, "fleet.yaml").unwrap_err().to_string();
+        assert!(
+            err.contains("pods[0].engine.max_num_queued_reqs: vllm-0.6.4 has no --max-num-queued-reqs (vLLM 0.32.0 added it)"),
+            "{err}"
+        );
+        let on_032 = limited.replace("name: fleet\n", "name: fleet\nprofile: vllm-0.32.0\n");
+        let s = load(&on_032, "fleet.yaml").unwrap();
+        assert_eq!(s.pods[0].config.max_num_queued_reqs, Some(4));
+    }
+
+    #[test]
+    fn releases_bring_their_defaults() {
+        let on = |release: &str| {
+            let s = load(FLEET, "fleet.yaml")
+                .unwrap()
+                .with_profile(Profile::from_name(release).unwrap());
+            let pod = s.pods[0].clone();
+            (
+                pod.gpu_memory_utilization,
+                pod.config.num_gpu_blocks,
+                pod.config.prefix_caching,
+            )
+        };
+        let (v0, v1, v20) = (on("vllm-0.6.4"), on("vllm-0.11.0"), on("vllm-0.20.0"));
+        assert_eq!((v0.0, v0.2), (0.9, false));
+        assert_eq!((v1.0, v1.1, v1.2), (0.9, v0.1, true));
+        // vLLM 0.20 raised the default to 0.92: a larger KV cache on the same GPU.
+        assert_eq!((v20.0, v20.2), (0.92, true));
+        assert!(v20.1 > v1.1, "{v20:?} vs {v1:?}");
+        // Given in the scenario, it stays whatever the release.
+        let given = FLEET.replace(
+            "  - name: mistral-7b-fp16\n",
+            "  - name: mistral-7b-fp16\n    engine: {gpu_memory_utilization: 0.85}\n",
+        );
+        let s = load(&given, "fleet.yaml")
+            .unwrap()
+            .with_profile(Profile::from_name("vllm-0.20.0").unwrap());
+        assert_eq!(s.pods[0].gpu_memory_utilization, 0.85);
     }
 
     #[test]

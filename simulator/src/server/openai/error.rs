@@ -18,6 +18,9 @@ pub(crate) enum ApiError {
     Timeout(Duration),
     /// The pod is down (scenario outage), or went down mid-request.
     Unavailable,
+    /// `--max-num-queued-reqs` unfinished requests already (vLLM 0.32's
+    /// `QueueOverflowError`).
+    QueueFull,
 }
 
 impl ApiError {
@@ -29,6 +32,7 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "BadRequestError"),
             ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "RequestTimeoutError"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError"),
+            ApiError::QueueFull => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
         }
     }
 
@@ -58,6 +62,9 @@ impl fmt::Display for ApiError {
                 limit.as_secs_f64()
             ),
             ApiError::Unavailable => f.write_str("The model pod is down (scenario outage)."),
+            ApiError::QueueFull => f.write_str(
+                "The engine is currently busy and cannot accept new requests. Please try again later or on a different instance.",
+            ),
         }
     }
 }

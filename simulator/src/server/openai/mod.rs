@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::engine::{ClientRequest, FinishReason};
-use crate::lab::{ClientEvent, PodHandle};
+use crate::lab::{ClientEvent, PodHandle, Refused};
 use stream::{AbortGuard, SseBody};
 use types::{ChatRequest, CompletionRequest, Sampling, chat_tokens, prompt_tokens};
 
@@ -336,9 +336,16 @@ impl Job {
                 ignore_eos: self.ignore_eos,
                 seed: self.prompt_seed.wrapping_add(u64::from(choice)),
             };
-            let Some((id, events)) = pod.submit(request) else {
-                let (status, body) = ApiError::Unavailable.to_json();
-                return error_response(status, body);
+            let (id, events) = match pod.submit(request) {
+                Ok(submitted) => submitted,
+                Err(refused) => {
+                    let error = match refused {
+                        Refused::Down => ApiError::Unavailable,
+                        Refused::QueueFull => ApiError::QueueFull,
+                    };
+                    let (status, body) = error.to_json();
+                    return error_response(status, body);
+                }
             };
             guard.watch(id);
             choices.push((id, events));
