@@ -96,7 +96,8 @@ def serving(sources, asgi, instrumentator):
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 SUFFIXES = {"counter": ["_total", "_created"], "gauge": [""],
-            "histogram": ["_bucket", "_count", "_sum", "_created"]}
+            "histogram": ["_bucket", "_count", "_sum", "_created"],
+            "summary": ["_count", "_sum", "_created"]}
 
 
 def children(text, families):
@@ -314,8 +315,14 @@ def render_server(version, wheel, sources, prom_version):
             raise GenerationError(f"server.py failed on {sources}:\n{proc.stderr[-4000:]}")
         result = json.loads(result_path.read_text())
     instrumented = any(f["name"].startswith("http_") for f in result["families"])
+    startup = children(result["startup_text"], result["families"])
     described = {
-        "server_families": result["families"],
+        # Each with the children it has before the server answers a request.
+        # `created`: whether it prints `_created` series (prometheus_client's own metric
+        # objects do; the process and gc collectors do not).
+        "server_families": [{**f, "startup": startup[f["name"]],
+                             "created": f"\n{f['name']}_created" in result["text"]}
+                            for f in result["families"]],
         "handler_label_values": result["handlers"] if instrumented else None,
         "status_label": result["statuses"] if instrumented else None,
     }

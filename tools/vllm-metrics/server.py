@@ -267,6 +267,7 @@ def main():
     import prometheus_client
     app, where = build_app(Path(request["sources"]))
     handlers, statuses, answered = {}, {}, []
+    startup = prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
     for method, path, body in REQUESTS:
         before = request_totals()
         status = call(app, method, path, body)
@@ -281,7 +282,8 @@ def main():
         if changed:
             statuses[str(status)] = changed[0]["status"]
     text = prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
-    result = {"families": describe_registry(), "text": text, "handlers": handlers,
+    result = {"families": describe_registry(), "text": text, "startup_text": startup,
+              "handlers": handlers,
               "statuses": statuses, "requests": answered, "mounted_by": where}
     Path(sys.argv[2]).write_text(json.dumps(result))
 

@@ -11,7 +11,8 @@ use std::sync::{LazyLock, OnceLock};
 use serde::Deserialize;
 
 use super::{
-    Buckets, ChildSignal, Engine, Gate, Kind, LabelSet, MetricDef, Release, Serving, Signal,
+    Buckets, ChildSignal, Engine, Gate, HttpLabels, Kind, LabelSet, MetricDef, Release, Serving,
+    Signal,
 };
 
 include!(concat!(env!("OUT_DIR"), "/releases.rs"));
@@ -76,65 +77,16 @@ fn parse(name: &str, text: &str, signals: &HashMap<String, Feeds>) -> Release {
         .iter()
         .map(|l| l.label.as_str())
         .collect();
-    let metrics = file
-        .families
-        .into_iter()
-        .map(|f| {
-            let (signal, children) = match signals.get(&f.name) {
-                None => (None, Vec::new()),
-                Some(Feeds::Family(signal)) => (Some(*signal), Vec::new()),
-                Some(Feeds::Children(by_label)) => (
-                    None,
-                    by_label
-                        .iter()
-                        .flat_map(|(label, values)| {
-                            values.iter().map(|(value, &signal)| ChildSignal {
-                                label: label.clone(),
-                                value: value.clone(),
-                                signal,
-                            })
-                        })
-                        .collect(),
-                ),
-            };
-            let labels = label_set(&f.labels, signal, &cache_labels);
-            let buckets = match (f.kind, f.buckets_rule.as_deref(), f.buckets) {
-                (Kind::Histogram, Some("1-2-5"), _) => Buckets::OneTwoFiveToMaxModelLen,
-                // The CUDA graph capture sizes for vLLM's default `max_num_seqs`, which
-                // the simulated pods keep.
-                (Kind::Histogram, None | Some("cudagraph"), Some(b)) => Buckets::Fixed(b),
-                (Kind::Histogram, rule, _) => {
-                    panic!("data/vllm/{name}.json: {}: buckets {rule:?}", f.name)
-                }
-                _ => Buckets::None,
-            };
-            let gate = match f.gate.as_deref() {
-                None => None,
-                Some("lora") => Some(Gate::Lora),
-                Some(other) => panic!("data/vllm/{name}.json: {}: gate {other:?}", f.name),
-            };
-            MetricDef {
-                name: f.name,
-                kind: f.kind,
-                help: f.help,
-                label_names: f.labels,
-                labels,
-                buckets,
-                signal,
-                children,
-                gate,
-                startup: f
-                    .startup
-                    .into_iter()
-                    .map(|child| {
-                        let mut child: Vec<_> = child.into_iter().collect();
-                        child.sort();
-                        child
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let metric = |f| family(name, f, signals, &cache_labels);
+    let metrics = file.families.into_iter().map(metric).collect();
+    let server_metrics = file.server_families.into_iter().map(metric).collect();
+    let http = file.status_label.map(|statuses| HttpLabels {
+        grouped_status: statuses.get("200").is_some_and(|s| s == "2xx"),
+        unknown_handler: file
+            .handler_label_values
+            .and_then(|h| h.get("unknown").cloned().flatten())
+            .unwrap_or_else(|| "none".to_owned()),
+    });
     Release {
         version: file.release.clone(),
         profile_name: format!("vllm-{}", file.release),
@@ -148,6 +100,71 @@ fn parse(name: &str, text: &str, signals: &HashMap<String, Feeds>) -> Release {
         cache_config_info: file.cache_config_info,
         prefill_decode_swapped: file.prefill_decode_swapped,
         metrics,
+        server_metrics,
+        http,
+    }
+}
+
+/// One family of a data file as the catalogue holds it, fed as `signals` says.
+fn family(
+    release: &str,
+    f: FamilyFile,
+    signals: &HashMap<String, Feeds>,
+    cache_labels: &[&str],
+) -> MetricDef {
+    let (signal, children) = match signals.get(&f.name) {
+        None => (None, Vec::new()),
+        Some(Feeds::Family(signal)) => (Some(*signal), Vec::new()),
+        Some(Feeds::Children(by_label)) => (
+            None,
+            by_label
+                .iter()
+                .flat_map(|(label, values)| {
+                    values.iter().map(|(value, &signal)| ChildSignal {
+                        label: label.clone(),
+                        value: value.clone(),
+                        signal,
+                    })
+                })
+                .collect(),
+        ),
+    };
+    let labels = label_set(&f.labels, signal, cache_labels);
+    let buckets = match (f.kind, f.buckets_rule.as_deref(), f.buckets) {
+        (Kind::Histogram, Some("1-2-5"), _) => Buckets::OneTwoFiveToMaxModelLen,
+        // The CUDA graph capture sizes for vLLM's default `max_num_seqs`, which
+        // the simulated pods keep.
+        (Kind::Histogram, None | Some("cudagraph"), Some(b)) => Buckets::Fixed(b),
+        (Kind::Histogram, rule, _) => {
+            panic!("data/vllm/{release}.json: {}: buckets {rule:?}", f.name)
+        }
+        _ => Buckets::None,
+    };
+    let gate = match f.gate.as_deref() {
+        None => None,
+        Some("lora") => Some(Gate::Lora),
+        Some(other) => panic!("data/vllm/{release}.json: {}: gate {other:?}", f.name),
+    };
+    MetricDef {
+        name: f.name,
+        kind: f.kind,
+        help: f.help,
+        label_names: f.labels,
+        labels,
+        buckets,
+        signal,
+        children,
+        gate,
+        created: f.created.unwrap_or(true),
+        startup: f
+            .startup
+            .into_iter()
+            .map(|child| {
+                let mut child: Vec<_> = child.into_iter().collect();
+                child.sort();
+                child
+            })
+            .collect(),
     }
 }
 
@@ -187,6 +204,12 @@ struct ReleaseFile {
     families: Vec<FamilyFile>,
     #[serde(default)]
     prefill_decode_swapped: bool,
+    #[serde(default)]
+    server_families: Vec<FamilyFile>,
+    #[serde(default)]
+    handler_label_values: Option<HashMap<String, Option<String>>>,
+    #[serde(default)]
+    status_label: Option<HashMap<String, String>>,
 }
 
 /// One family of a data file.
@@ -198,7 +221,11 @@ struct FamilyFile {
     help: String,
     labels: Vec<String>,
     buckets: Option<Vec<f64>>,
+    #[serde(default)]
     buckets_rule: Option<String>,
     startup: Vec<HashMap<String, String>>,
+    #[serde(default)]
     gate: Option<String>,
+    #[serde(default)]
+    created: Option<bool>,
 }

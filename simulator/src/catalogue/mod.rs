@@ -29,6 +29,8 @@ pub enum Kind {
     Gauge,
     /// Cumulative buckets plus `_sum` and `_count`.
     Histogram,
+    /// `_count` and `_sum` without quantiles (the HTTP instrumentator's sizes).
+    Summary,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
             Kind::Histogram => "histogram",
+            Kind::Summary => "summary",
         }
     }
 }
@@ -155,6 +158,18 @@ pub enum Signal {
     RequestNumPreemptions,
     /// Requests admission rejected (`--max-num-queued-reqs`).
     AdmissionRejections,
+    /// The API server's start, Unix seconds.
+    ProcessStartTime,
+    /// 1: an info family's one child (`python_info`).
+    Info,
+    /// HTTP requests the API server answered, by handler, method and status.
+    HttpRequests,
+    /// Their `Content-Length`, by handler.
+    HttpRequestSize,
+    /// Their responses' `Content-Length` (0 when streamed), by handler.
+    HttpResponseSize,
+    /// Their duration, arrival to the last byte.
+    HttpDuration,
     /// LoRA adapters running and waiting, stamped with the time of the step.
     LoraRequestsInfo,
     /// The pod's cache configuration, a constant 1. (Keep it last: see [`Signal::COUNT`].)
@@ -206,6 +221,9 @@ pub struct MetricDef {
     pub children: Vec<ChildSignal>,
     /// The feature it needs, if any.
     pub gate: Option<Gate>,
+    /// Whether it prints `_created` series where its release prints them (the
+    /// process and gc collectors' families never do).
+    pub created: bool,
     /// The children that exist from start-up, each by its labels other than `engine`
     /// and `model_name`, sorted by name.
     pub startup: Vec<Vec<(String, String)>>,
@@ -301,6 +319,20 @@ pub struct Release {
     pub prefill_decode_swapped: bool,
     /// Its families, in registration order.
     pub metrics: Vec<MetricDef>,
+    /// The families its API server process adds (V1's default registry:
+    /// `python_gc_*`, `python_info`, `process_*`, and the HTTP instrumentator's).
+    pub server_metrics: Vec<MetricDef>,
+    /// How the HTTP instrumentator labels requests, where it runs.
+    pub http: Option<HttpLabels>,
+}
+
+/// How prometheus-fastapi-instrumentator labels a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLabels {
+    /// `status` is the class (`2xx`), not the code.
+    pub grouped_status: bool,
+    /// The `handler` of a path no route matched.
+    pub unknown_handler: String,
 }
 
 /// A vLLM release whose metrics can be impersonated.
@@ -550,8 +582,13 @@ mod tests {
     #[test]
     fn every_signal_feeds_a_family_some_release_has() {
         for name in data::signals().keys() {
+            let has = |p: Profile| {
+                let release = p.release();
+                let mut families = release.metrics.iter().chain(&release.server_metrics);
+                families.any(|m| &m.name == name)
+            };
             assert!(
-                Profile::all().any(|p| p.metrics().iter().any(|m| &m.name == name)),
+                Profile::all().any(has),
                 "data/signals.json names {name}, which no release has"
             );
         }

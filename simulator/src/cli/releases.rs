@@ -35,6 +35,7 @@ fn series(m: &MetricDef, created: bool) -> Vec<String> {
         Kind::Gauge => &[""],
         Kind::Counter => &["_total"],
         Kind::Histogram => &["_bucket", "_sum", "_count"],
+        Kind::Summary => &["_sum", "_count"],
     };
     let created = (created && m.kind != Kind::Gauge).then_some("_created");
     suffixes

@@ -96,8 +96,12 @@ impl Gateway {
             return not_found(path);
         }
         let started = self.lab.clock().now();
+        let (method, request_bytes) = (req.method().clone(), server::content_length(&req));
         let req = with_path(req, &rest);
-        let response = openai::handle(req, pod).await;
+        // The pod's own server answers the routed request, and counts it.
+        let route = openai::route_of(&rest);
+        let response = openai::handle(req, pod.clone()).await;
+        let response = server::counted(&pod, &method, &rest, route, request_bytes, response);
         let status = response.status().as_u16();
         let (parts, body) = response.into_parts();
         let observed = Observed {

@@ -359,6 +359,18 @@ impl PodHandle {
         Some(out)
     }
 
+    /// The lab's time now.
+    pub fn time(&self) -> SimTime {
+        self.clock.now()
+    }
+
+    /// Counts a request the pod's API server answered in its HTTP metrics.
+    pub fn record_http(&self, request: &crate::metrics::HttpRequest<'_>) {
+        if let Some(live) = &mut self.now().live {
+            live.metrics.http(request);
+        }
+    }
+
     /// The vLLM release the pod impersonates.
     pub fn profile(&self) -> Profile {
         self.runtime

@@ -21,6 +21,8 @@ pub(crate) enum Value {
     Counter(Counter<f64, AtomicU64>),
     Gauge(Gauge<f64, AtomicU64>),
     Histogram(Histogram),
+    /// A summary's count and sum (a histogram without buckets).
+    Summary(Histogram),
 }
 
 /// One child: its labels, its value and the Unix time it was created.
@@ -90,6 +92,11 @@ impl Families {
         }
     }
 
+    /// The catalogue entry of family `index`.
+    pub(crate) fn def(&self, index: usize) -> &'static MetricDef {
+        self.families[index].def
+    }
+
     /// The catalogue entries, by index.
     pub(crate) fn defs(&self) -> impl Iterator<Item = &'static MetricDef> + '_ {
         self.families.iter().map(|f| f.def)
@@ -107,6 +114,7 @@ impl Families {
             Kind::Counter => Value::Counter(Counter::default()),
             Kind::Gauge => Value::Gauge(Gauge::default()),
             Kind::Histogram => Value::Histogram(Histogram::new(family.bounds.iter().copied())),
+            Kind::Summary => Value::Summary(Histogram::new([])),
         };
         children.push(Child {
             labels: labels.clone(),
@@ -124,7 +132,7 @@ impl Families {
                 continue;
             }
             let def = family.def;
-            let created = self.created_series && def.kind != Kind::Gauge;
+            let created = self.created_series && def.kind != Kind::Gauge && def.created;
             let name = match (dialect, def.kind) {
                 (Dialect::Text, Kind::Counter) => def.sample_name(),
                 _ => def.name.clone(),
@@ -169,6 +177,11 @@ fn encode_child(family: &Family, c: &Child, created: bool, style: &Families, out
             if !style.multiprocess {
                 sample(name, "_sum", labels, None, sum, e, out);
             }
+        }
+        Value::Summary(h) => {
+            let (count, sum) = h.visit(|_, _| {});
+            sample(name, "_count", labels, None, count as f64, e, out);
+            sample(name, "_sum", labels, None, sum, e, out);
         }
     }
     if created {

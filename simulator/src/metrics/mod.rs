@@ -106,6 +106,23 @@ pub struct PodInfo {
     pub started_unix_secs: f64,
 }
 
+/// One request the pod's API server answered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HttpRequest<'a> {
+    /// The route it matched (`/v1/completions`), or `None`.
+    pub handler: Option<&'a str>,
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The response's status code.
+    pub status: u16,
+    /// The request's `Content-Length` (0 without one).
+    pub request_bytes: u64,
+    /// The response's `Content-Length` (0 when streamed).
+    pub response_bytes: u64,
+    /// Arrival to the last byte, seconds.
+    pub seconds: f64,
+}
+
 /// The metrics of one pod incarnation.
 #[derive(Debug)]
 pub struct PodMetrics {
@@ -141,6 +158,7 @@ impl PodMetrics {
             .metrics()
             .iter()
             .filter(|d| d.gate.is_none() || info.lora.is_some())
+            .chain(&profile.release().server_metrics)
             .collect();
         let families = Families::new(&defs, info.max_model_len, profile);
         let model_labels = sorted(
@@ -160,7 +178,19 @@ impl PodMetrics {
                 Some(signal) if def.labels == LabelSet::ModelName => {
                     feeds[signal as usize].push((i, base.clone()));
                 }
-                Some(signal) => by_signal[signal as usize].push(i),
+                Some(signal) => {
+                    by_signal[signal as usize].push(i);
+                    // A family-wide signal also feeds the children it starts with.
+                    if def.labels == LabelSet::Other {
+                        for extra in &def.startup {
+                            let extra = extra.iter().filter_map(|(k, v)| {
+                                Some((label_name(&def.label_names, k)?, v.clone()))
+                            });
+                            let labels = sorted(base.iter().cloned().chain(extra).collect());
+                            feeds[signal as usize].push((i, labels));
+                        }
+                    }
+                }
                 None => {}
             }
             for child in &def.children {
@@ -187,6 +217,9 @@ impl PodMetrics {
         metrics.create_children_at_startup();
         // No scenario puts a pod to sleep.
         metrics.set(Signal::Awake, 1.0);
+        let started = metrics.info.started_unix_secs;
+        metrics.set(Signal::ProcessStartTime, started);
+        metrics.set(Signal::Info, 1.0);
         let cache_labels = metrics.info.cache_config.labels(profile);
         metrics.set_labelled(Signal::CacheConfigInfo, &cache_labels, 1.0);
         if profile.multiprocess() {
@@ -232,6 +265,61 @@ impl PodMetrics {
 
     fn indices(&self, signal: Signal) -> &[usize] {
         &self.by_signal[signal as usize]
+    }
+
+    /// Counts one request the pod's API server answered, as the release's HTTP
+    /// instrumentator does (releases without it count nothing).
+    pub fn http(&mut self, r: &HttpRequest<'_>) {
+        let Some(http) = &self.info.profile.release().http else {
+            return;
+        };
+        let status = if http.grouped_status {
+            format!("{}xx", r.status / 100)
+        } else {
+            r.status.to_string()
+        };
+        let handler = r.handler.unwrap_or(&http.unknown_handler);
+        for signal in [
+            Signal::HttpRequests,
+            Signal::HttpRequestSize,
+            Signal::HttpResponseSize,
+            Signal::HttpDuration,
+        ] {
+            let mut indices: Vec<usize> = self.by_signal[signal as usize]
+                .iter()
+                .copied()
+                .chain(self.feeds[signal as usize].iter().map(|(i, _)| *i))
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            for i in indices {
+                let def = self.families.def(i);
+                let labels: Labels = def
+                    .label_names
+                    .iter()
+                    .map(|n| {
+                        let value = match n.as_str() {
+                            "handler" => handler,
+                            "method" => r.method,
+                            "status" => status.as_str(),
+                            _ => "",
+                        };
+                        (n.as_str(), value.to_owned())
+                    })
+                    .collect();
+                match self.families.child(i, &labels, self.now_unix_secs) {
+                    Value::Counter(c) => {
+                        c.inc();
+                    }
+                    Value::Summary(s) if signal == Signal::HttpRequestSize => {
+                        s.observe_n(r.request_bytes as f64, 1)
+                    }
+                    Value::Summary(s) => s.observe_n(r.response_bytes as f64, 1),
+                    Value::Histogram(h) => h.observe_n(r.seconds, 1),
+                    Value::Gauge(_) => {}
+                }
+            }
+        }
     }
 
     /// Appends the pod's exposition in `format`, as its release's prometheus_client

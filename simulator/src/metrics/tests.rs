@@ -7,26 +7,14 @@ use crate::engine::{
 };
 use crate::exposition::Format;
 
+/// The golden pod on vLLM 0.6.4, called `mistral-7b-fp16` with or without an adapter.
 fn info(lora: bool) -> PodInfo {
-    PodInfo {
-        profile: Profile::from_name("vllm-0.6").unwrap(),
-        model_name: "mistral-7b-fp16".to_owned(),
-        max_model_len: 4096,
-        cache_config: CacheConfigInfo {
-            block_size: 16,
-            gpu_memory_utilization: 0.9,
-            num_gpu_blocks: 2841,
-            num_cpu_blocks: 2048,
-            swap_space_gib: 4,
-            enable_prefix_caching: false,
-        },
-        lora: lora.then(|| LoraInfo {
-            adapter: "domain".to_owned(),
-            max_lora: 1,
-        }),
-        epoch_unix_secs: 1.7e9,
-        started_unix_secs: 1.7e9,
+    let mut info = super::golden::golden_pod(Profile::from_name("vllm-0.6").unwrap(), lora);
+    info.model_name = "mistral-7b-fp16".to_owned();
+    if let Some(lora) = &mut info.lora {
+        lora.adapter = "domain".to_owned();
     }
+    info
 }
 
 fn pod() -> Pod {

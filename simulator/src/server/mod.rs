@@ -6,7 +6,10 @@
 //! listener gives its clients: connections, header size and time, body time. Routing
 //! lives in [`service`] and [`openai`]; no model math happens here.
 
+mod instrument;
 pub(crate) mod openai;
+
+pub(crate) use instrument::counted;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -105,11 +108,23 @@ where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    if openai::is_route(req.uri().path()) {
-        openai::handle_within(req, pod, body_read_timeout).await
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let request_bytes = content_length(&req);
+    let route = openai::route_of(&path);
+    let response = if route.is_some() {
+        openai::handle_within(req, pod.clone(), body_read_timeout).await
     } else {
         service::respond(&req, &pod).map(BodyExt::boxed)
-    }
+    };
+    instrument::counted(&pod, &method, &path, route, request_bytes, response)
+}
+
+/// A request's `Content-Length`, 0 without one (as the HTTP instrumentator reads it).
+pub(crate) fn content_length<B>(req: &Request<B>) -> u64 {
+    req.headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Answers every request on `listener` with `handler` until `shutdown` resolves, then

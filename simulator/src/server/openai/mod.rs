@@ -55,10 +55,14 @@ const WORDS: &[&str] = &[
 
 /// Whether `path` is an OpenAI route.
 pub(crate) fn is_route(path: &str) -> bool {
-    matches!(
-        path,
-        "/v1/models" | "/v1/completions" | "/v1/chat/completions"
-    )
+    route_of(path).is_some()
+}
+
+/// The OpenAI route `path` names, if any.
+pub(crate) fn route_of(path: &str) -> Option<&'static str> {
+    ["/v1/models", "/v1/completions", "/v1/chat/completions"]
+        .into_iter()
+        .find(|r| *r == path)
 }
 
 /// Answers an OpenAI route, reading its body within [`BODY_READ_TIMEOUT`].
