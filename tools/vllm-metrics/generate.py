@@ -188,6 +188,7 @@ def describe_release(version, wheel, prom_version, sources, result):
         "created_series": "_created" in plain["text"],
         "serving": serving(sources, result["asgi"], result["instrumented"]),
         "finish_reasons": finish,
+        "error_body": error_body(sources),
         "defaults": result["defaults"],
         "cache_config_info": cache_config_labels(result),
         "families": families,
@@ -195,6 +196,24 @@ def describe_release(version, wheel, prom_version, sources, result):
     if plain["prefill_decode_swapped"]:
         described["prefill_decode_swapped"] = True  # vLLM's bug, reproduced
     return described
+
+
+def error_body(sources):
+    """How the OpenAI server's ErrorResponse nests its fields: "flat" ({"object":
+    "error", "message", ...}) or "nested" ({"error": {"message", ...}}), read from the
+    release's pydantic model."""
+    import ast
+    for path in sorted((sources / "vllm" / "entrypoints").rglob("protocol.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name == "ErrorResponse":
+                fields = [f.target.id for f in node.body
+                          if isinstance(f, ast.AnnAssign) and isinstance(f.target, ast.Name)]
+                if fields == ["error"]:
+                    return "nested"
+                if fields == ["object", "message", "type", "param", "code"]:
+                    return "flat"
+                raise GenerationError(f"ErrorResponse has fields {fields}")
+    raise GenerationError("no ErrorResponse in entrypoints/**/protocol.py")
 
 
 def v0_finish_reasons(sources):

@@ -166,7 +166,10 @@ fn error_message(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| {
-            let m = v.get("message").or_else(|| v.get("detail"))?;
+            let m = v
+                .get("message")
+                .or_else(|| v.get("error")?.get("message"))
+                .or_else(|| v.get("detail"))?;
             Some(m.as_str().map_or_else(|| m.to_string(), str::to_owned))
         })
         .unwrap_or_else(|| excerpt(body))
@@ -194,6 +197,10 @@ mod tests {
         assert_eq!(
             error_message(r#"{"object":"error","message":"pod is down","code":503}"#),
             "pod is down"
+        );
+        assert_eq!(
+            error_message(r#"{"error":{"message":"busy","type":"x","param":null,"code":503}}"#),
+            "busy"
         );
         assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
         let timed = Completion {

@@ -291,6 +291,17 @@ pub struct CacheLabel {
     pub format: Option<String>,
 }
 
+/// How the OpenAI server's error body holds its fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorBody {
+    /// `{"object": "error", "message": …, "type": …, "param": …, "code": …}` (to 0.10.0).
+    #[default]
+    Flat,
+    /// `{"error": {"message": …, "type": …, "param": …, "code": …}}` (0.10.1 on).
+    Nested,
+}
+
 /// One vLLM release's metrics and serving, from its data file.
 #[derive(Debug)]
 pub struct Release {
@@ -310,6 +321,8 @@ pub struct Release {
     pub serving: Vec<Serving>,
     /// Every `finished_reason` it can report, in its order.
     pub finish_reasons: Vec<String>,
+    /// The shape of its API errors.
+    pub error_body: ErrorBody,
     /// Its engine-argument defaults.
     pub defaults: Defaults,
     /// The labels of `vllm:cache_config_info`, sorted.

@@ -1,6 +1,8 @@
 //! Errors of the OpenAI endpoints, turned into vLLM's JSON error body in one place.
 
 use std::fmt;
+
+use crate::catalogue::ErrorBody;
 use std::time::Duration;
 
 use hyper::StatusCode;
@@ -36,16 +38,23 @@ impl ApiError {
         }
     }
 
-    /// The status and the JSON body vLLM's `ErrorResponse` would carry.
-    pub(crate) fn to_json(&self) -> (StatusCode, serde_json::Value) {
+    /// The status and the JSON body the release's `ErrorResponse` would carry, in
+    /// its `shape`.
+    pub(crate) fn to_json(&self, shape: ErrorBody) -> (StatusCode, serde_json::Value) {
         let (status, kind) = self.status();
-        let body = serde_json::json!({
-            "object": "error",
-            "message": self.to_string(),
-            "type": kind,
-            "param": null,
-            "code": status.as_u16(),
-        });
+        let (message, code) = (self.to_string(), status.as_u16());
+        let body = match shape {
+            ErrorBody::Flat => serde_json::json!({
+                "object": "error",
+                "message": message,
+                "type": kind,
+                "param": null,
+                "code": code,
+            }),
+            ErrorBody::Nested => serde_json::json!({
+                "error": {"message": message, "type": kind, "param": null, "code": code},
+            }),
+        };
         (status, body)
     }
 }

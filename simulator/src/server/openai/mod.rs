@@ -24,6 +24,7 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::catalogue::ErrorBody;
 use crate::engine::{ClientRequest, FinishReason};
 use crate::lab::{ClientEvent, PodHandle, Refused};
 use stream::{AbortGuard, SseBody};
@@ -109,10 +110,15 @@ where
     match job {
         Ok(job) => job.run(pod).await,
         Err(e) => {
-            let (status, body) = e.to_json();
+            let (status, body) = e.to_json(error_body(&pod));
             error_response(status, body)
         }
     }
+}
+
+/// The shape of `pod`'s release's API errors.
+fn error_body(pod: &PodHandle) -> ErrorBody {
+    pod.profile().release().error_body
 }
 
 fn error_response(status: StatusCode, body: Value) -> Response<BoxBody> {
@@ -347,7 +353,7 @@ impl Job {
                         Refused::Down => ApiError::Unavailable,
                         Refused::QueueFull => ApiError::QueueFull,
                     };
-                    let (status, body) = error.to_json();
+                    let (status, body) = error.to_json(error_body(&pod));
                     return error_response(status, body);
                 }
             };
@@ -393,7 +399,7 @@ impl Job {
                         break;
                     }
                     Some(ClientEvent::PodDown) | None => {
-                        let (status, body) = ApiError::Unavailable.to_json();
+                        let (status, body) = ApiError::Unavailable.to_json(error_body(&pod));
                         return error_response(status, body);
                     }
                 }
@@ -489,7 +495,7 @@ impl Job {
                     ("", Some(reason))
                 }
                 ClientEvent::PodDown => {
-                    let (_, body) = ApiError::Unavailable.to_json();
+                    let (_, body) = ApiError::Unavailable.to_json(ErrorBody::Flat);
                     let _ = tx.send(stream::event(&json!({"error": body}))).await;
                     break;
                 }

@@ -185,3 +185,33 @@ async fn malformed_bodies_get_400_naming_what_is_wrong() {
         );
     }
 }
+
+/// Errors come in the shape of the pod's release: flat up to vLLM 0.10.0, nested under
+/// `error` from 0.10.1 (its `ErrorResponse` model).
+#[tokio::test]
+async fn errors_take_their_releases_shape() {
+    let unknown = r#"{"model": "nope", "prompt": "x", "max_tokens": 4}"#;
+    for (release, nested) in [
+        ("vllm-0.6.4", false),
+        ("vllm-0.10.0", false),
+        ("vllm-0.10.1", true),
+        ("vllm-0.33.0", true),
+    ] {
+        let profile = crate::catalogue::Profile::from_name(release).unwrap();
+        let lab = Lab::new(
+            builtin("healthy").unwrap().with_profile(profile),
+            Arc::new(ManualClock::new(1.7e9)),
+        );
+        let body = SlowBody::new(unknown, 1, Duration::ZERO, false);
+        let (status, body) = answer(handle(post(body), lab.pod(0)).await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{release}");
+        let error = if nested { &body["error"] } else { &body };
+        assert_eq!(error["type"], "NotFoundError", "{release}: {body}");
+        assert_eq!(error["code"], 404, "{release}: {body}");
+        assert_eq!(
+            error["message"], "The model `nope` does not exist.",
+            "{release}: {body}"
+        );
+        assert_eq!(body.get("object").is_some(), !nested, "{release}: {body}");
+    }
+}
