@@ -244,15 +244,7 @@ def write_release(version, wheel, out_dir):
     for name, pod in pods(engine, knows).items():
         request = {"sources": str(sources), "engine": engine, "pod": pod, "release": version,
                    "prometheus_client_path": str(pypi.prometheus_client_path(prom_version))}
-        with tempfile.TemporaryDirectory() as tmp:
-            request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
-            request_path.write_text(json.dumps(request))
-            proc = subprocess.run([sys.executable, str(HERE / "render.py"), str(request_path),
-                                   str(result_path)], capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise GenerationError(f"render.py failed for the {name} pod on {sources}:\n"
-                                      f"{proc.stderr[-4000:]}")
-            one = json.loads(result_path.read_text())
+        one = run_script("render.py", request, f"the {name} pod on {sources}")
         result["pods"][name] = one.pop("pod")
         result.update(one)
     result["engine"] = engine
@@ -317,6 +309,18 @@ def v0_server_check(sources):
         raise GenerationError("V0 api_server.py does not serve a multiprocess registry")
 
 
+def run_script(script, request, what):
+    """Run one of the rendering scripts in a subprocess on `request`; its JSON result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+        request_path.write_text(json.dumps(request))
+        proc = subprocess.run([sys.executable, str(HERE / script), str(request_path),
+                               str(result_path)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise GenerationError(f"{script} failed for {what}:\n{proc.stderr[-4000:]}")
+        return json.loads(result_path.read_text())
+
+
 def render_server(version, wheel, sources, prom_version):
     """The non-vllm families of the API server's /metrics, by running server.py."""
     if pypi.version_key(version) < pypi.version_key(FIRST_V1):
@@ -325,14 +329,7 @@ def render_server(version, wheel, sources, prom_version):
     versions, paths = server_stack(version, wheel)
     request = {"sources": str(sources), "server_paths": paths,
                "prometheus_client_path": str(pypi.prometheus_client_path(prom_version))}
-    with tempfile.TemporaryDirectory() as tmp:
-        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
-        request_path.write_text(json.dumps(request))
-        proc = subprocess.run([sys.executable, str(HERE / "server.py"), str(request_path),
-                               str(result_path)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise GenerationError(f"server.py failed on {sources}:\n{proc.stderr[-4000:]}")
-        result = json.loads(result_path.read_text())
+    result = run_script("server.py", request, str(sources))
     instrumented = any(f["name"].startswith("http_") for f in result["families"])
     startup = children(result["startup_text"], result["families"])
     described = {
