@@ -97,23 +97,31 @@ def _download(url: str, target: Path) -> None:
         shutil.copyfileobj(response, out, 1 << 20)
 
 
-def vllm_sources(version: str, wheel: dict) -> Path:
-    """Directory holding the release's ``vllm/`` Python sources (extracted once)."""
-    root = CACHE / "vllm" / version
+def _cached(root: Path, extract) -> Path:
+    """`root`, filled once by `extract(root, tmp_dir)`; marked complete only when it
+    finished, so an interrupted extraction is redone."""
     if (root / ".complete").exists():
         return root
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
+        marker = extract(root, tmp)
+    (root / ".complete").write_text(marker + "\n")
+    return root
+
+
+def vllm_sources(version: str, wheel: dict) -> Path:
+    """Directory holding the release's ``vllm/`` Python sources (extracted once)."""
+    def extract(root, tmp):
         path = Path(tmp) / wheel["filename"]
         _download(wheel["url"], path)
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
                 if name.startswith("vllm/") and name.endswith(".py"):
                     archive.extract(name, root)
-    (root / ".complete").write_text(wheel["filename"] + "\n")
-    return root
+        return wheel["filename"]
+    return _cached(CACHE / "vllm" / version, extract)
 
 
 def prometheus_client_path(version: str) -> Path:
@@ -123,20 +131,14 @@ def prometheus_client_path(version: str) -> Path:
 
 def package_path(project: str, version: str) -> Path:
     """Directory holding the extracted wheel of project==version (downloaded once)."""
-    root = CACHE / project.replace("-", "_") / version
-    if (root / ".complete").exists():
-        return root
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    def extract(root, tmp):
         subprocess.run(["pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
                         "-d", tmp, f"{project}=={version}"], check=True)
         (wheel,) = Path(tmp).glob("*.whl")
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(root)
-    (root / ".complete").write_text(version + "\n")
-    return root
+        return version
+    return _cached(CACHE / project.replace("-", "_") / version, extract)
 
 
 def vllm_metadata(version: str, wheel: dict) -> str:

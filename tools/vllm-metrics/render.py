@@ -64,6 +64,16 @@ class Clock:
         return cls.now
 
 
+def load_vllm_package(sources):
+    """Make `vllm` importable from the extracted sources without running its __init__."""
+    source = sources / "vllm"
+    package = types.ModuleType("vllm")
+    package.__path__ = [str(source)]
+    package.__file__ = str(source / "__init__.py")
+    package.__package__ = "vllm"
+    sys.modules["vllm"] = package
+
+
 def setup(request):
     sys.path.insert(0, request["prometheus_client_path"])
     sys.path.insert(1, str(Path(__file__).parent))
@@ -82,12 +92,7 @@ def setup(request):
     importlib.metadata.version = version
     os.getpid = lambda: FIXED_PID  # the multiprocess files (and pid labels) use it
     time.time = Clock.time
-    source = Path(request["sources"]) / "vllm"
-    package = types.ModuleType("vllm")
-    package.__path__ = [str(source)]
-    package.__file__ = str(source / "__init__.py")
-    package.__package__ = "vllm"
-    sys.modules["vllm"] = package
+    load_vllm_package(Path(request["sources"]))
     import prometheus_client
     for collector in (prometheus_client.PROCESS_COLLECTOR, prometheus_client.PLATFORM_COLLECTOR,
                       prometheus_client.GC_COLLECTOR):

@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import render  # noqa: E402  (constants and the stub setup only)
+import render  # noqa: E402  (constants, the stub setup and the vllm package loader)
 
 START = render.START
 TICK = 0.03125  # binary-exact, so durations print exactly
@@ -114,12 +114,7 @@ def setup(request):
     sys.modules["regex"] = re  # vLLM imports regex as re
     time.time = lambda: START
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one API server: default registry
-    source = Path(request["sources"]) / "vllm"
-    package = types.ModuleType("vllm")
-    package.__path__ = [str(source)]
-    package.__file__ = str(source / "__init__.py")
-    package.__package__ = "vllm"
-    sys.modules["vllm"] = package
+    render.load_vllm_package(Path(request["sources"]))
     import prometheus_client
     from prometheus_client import platform_collector
     proc = Path(tempfile.mkdtemp(prefix="vllm-metrics-proc-"))

@@ -113,40 +113,21 @@ fn every_release_starts_as_its_golden() {
 #[test]
 fn every_release_serves_traffic_in_its_own_shapes() {
     use crate::clock::SimTime;
-    use crate::engine::{
-        Gpu, LengthDist, ModelShape, PerfModel, Pod, PodConfig, Quantization, Traffic,
-        WorkloadConfig,
-    };
+    use crate::engine::{Gpu, ModelShape, PerfModel, Pod, Quantization, Traffic};
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/vllm/golden");
     let gpu = Gpu::builtin("a10g").unwrap();
     let model = ModelShape::mistral_7b(Quantization::None);
-    let d = LengthDist {
-        median: 200.0,
-        p90: 400.0,
-    };
     for profile in Profile::all() {
         let golden =
             std::fs::read_to_string(format!("{dir}/{}-lora.txt", profile.version())).unwrap();
         let golden = families(&golden, profile);
         let mut metrics = PodMetrics::new(golden_pod(profile, true));
-        let config = PodConfig {
-            max_model_len: 4096,
-            max_num_seqs: 256,
-            max_num_batched_tokens: 4096,
-            block_size: 16,
-            num_gpu_blocks: 2841,
-            perf: PerfModel::new(&gpu, &model, 0.07),
-            workload: WorkloadConfig {
-                prompt_tokens: d,
-                output_tokens: d,
-                max_tokens: 300,
-                shared_prefix_tokens: 64,
-            },
-            lora: true,
-            prefix_caching: profile.release().defaults.enable_prefix_caching,
-            idle_log_every: profile.idle_log_every(),
-            max_num_queued_reqs: None,
-        };
+        let mut config = super::tests::config();
+        config.perf = PerfModel::new(&gpu, &model, 0.07);
+        config.workload.shared_prefix_tokens = 64;
+        config.lora = true;
+        config.prefix_caching = profile.release().defaults.enable_prefix_caching;
+        config.idle_log_every = profile.idle_log_every();
         let mut pod = Pod::new(config, 7, SimTime::ZERO);
         pod.set_traffic(Traffic::Poisson { rate: 4.0 }, SimTime::ZERO);
         pod.advance_to(SimTime::from_secs_f64(60.0), &mut metrics);

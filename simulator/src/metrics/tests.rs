@@ -22,14 +22,15 @@ fn pod() -> Pod {
 }
 
 /// The test pod with `change` made to its configuration.
-fn pod_with(change: impl FnOnce(&mut PodConfig)) -> Pod {
+/// The test pod's configuration: an FP16 Mistral-7B on an A10G.
+pub(super) fn config() -> PodConfig {
     let gpu = Gpu::builtin("a10g").unwrap();
     let model = ModelShape::mistral_7b(Quantization::None);
     let d = LengthDist {
         median: 200.0,
         p90: 400.0,
     };
-    let config = PodConfig {
+    PodConfig {
         max_model_len: 4096,
         max_num_seqs: 256,
         max_num_batched_tokens: 4096,
@@ -46,8 +47,11 @@ fn pod_with(change: impl FnOnce(&mut PodConfig)) -> Pod {
         prefix_caching: false,
         idle_log_every: None,
         max_num_queued_reqs: None,
-    };
-    let mut config = config;
+    }
+}
+
+fn pod_with(change: impl FnOnce(&mut PodConfig)) -> Pod {
+    let mut config = config();
     change(&mut config);
     let mut pod = Pod::new(config, 3, SimTime::ZERO);
     pod.set_traffic(Traffic::Poisson { rate: 2.0 }, SimTime::ZERO);
