@@ -256,6 +256,8 @@ def write_release(version, wheel, out_dir):
     (out_dir / f"{version}.json").write_text(json.dumps(data, indent=1) + "\n")
     for pod in ("plain", "lora"):
         (out_dir / "golden" / f"{version}-{pod}.txt").write_text(result["pods"][pod]["text"])
+        (out_dir / "golden" / f"{version}-{pod}-traffic.txt").write_text(
+            result["pods"][pod]["traffic_text"])
     server_golden = out_dir / "golden" / f"{version}-server.txt"
     if server_text is not None:
         server_golden.write_text(server_text)
@@ -354,7 +356,9 @@ def releases(wheels):
 
 def output_files(version, root):
     return [root / f"{version}.json", root / "golden" / f"{version}-plain.txt",
-            root / "golden" / f"{version}-lora.txt", root / "golden" / f"{version}-server.txt"]
+            root / "golden" / f"{version}-lora.txt", root / "golden" / f"{version}-server.txt",
+            root / "golden" / f"{version}-plain-traffic.txt",
+            root / "golden" / f"{version}-lora-traffic.txt"]
 
 
 def check(versions, wheels):

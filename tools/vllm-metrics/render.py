@@ -264,8 +264,7 @@ def render_v1(request, pod, defaults):
     logger = cls(vllm_config, **kwargs)
     if hasattr(logger, "log_engine_initialized"):  # before 0.8.x the constructor logs it
         logger.log_engine_initialized()
-    text = prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
-    return text, cache_config
+    return logger, cache_config
 
 
 class FakeScheduler:
@@ -308,13 +307,154 @@ def render_v0(request, pod, defaults):
                     lora_config=lora, model_config=vllm_config.model_config)
     stats = llm_engine.LLMEngine._get_stats(engine, scheduler_outputs=None)
     logger.log(stats)
+    global IDLE_STATS
+    IDLE_STATS = stats
+    return logger, cache_config
+
+
+IDLE_STATS = None
+
+
+def exposition(engine):
+    """What the pod's /metrics serves now."""
+    import prometheus_client
+    if engine == "v1":
+        return prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
+    from prometheus_client import multiprocess
     registry = prometheus_client.CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    text = prometheus_client.generate_latest(registry).decode()
-    global PREFILL_DECODE_SWAPPED
-    PREFILL_DECODE_SWAPPED = prefill_decode_swapped(logger, stats)
-    return text, cache_config
+    return prometheus_client.generate_latest(registry).decode()
 
+
+LORA_ADAPTER = "domain-adapter"
+TRAFFIC = json.loads((Path(__file__).parents[2] / "simulator/data/vllm/golden/traffic.json").read_text())
+
+
+def set_fields(obj, values):
+    """Sets those of values that obj has as attributes (releases differ in which)."""
+    for name, value in values.items():
+        if hasattr(obj, name) and not isinstance(inspect.getattr_static(type(obj), name, None), property):
+            setattr(obj, name, value)
+
+
+def feed_v1(logger, traffic, adapter):
+    """Hands the release's logger each of the traffic's engine steps, as the release's
+    own IterationStats and SchedulerStats."""
+    from collections import Counter
+    from vllm.v1.metrics import stats as S
+    from vllm.v1.engine import FinishReason
+    from vllm.v1.engine.parallel_sampling import ParentRequest
+    unfinished = Counter(r["parent"] for step in traffic["steps"] for r in step["finished"]
+                         if "parent" in r)
+    parents = {}
+    for step in traffic["steps"]:
+        if "v1" not in step.get("engines", ["v1"]):
+            continue
+        Clock.now = START + step["at"]
+        it = S.IterationStats()
+        it.num_generation_tokens = step["generation_tokens"]
+        if hasattr(S, "PrefillStats"):  # 0.20 on
+            prefill = S.PrefillStats()
+            prefill.set(**kwargs_for(prefill.set, {"num_prompt_tokens": step["prompt_tokens"],
+                                                   "num_local_cached_tokens": 0,
+                                                   "num_external_cached_tokens": 0}))
+            it.prompt_token_stats.update_from_output(prefill)
+        elif hasattr(it, "prompt_token_stats"):  # 0.16 to 0.19
+            update = it.prompt_token_stats.update_from_output
+            update(**kwargs_for(update, {"num_cached_tokens": 0, "num_external_computed_tokens": 0,
+                                         "prompt_len": step["prompt_tokens"]}))
+        else:
+            it.num_prompt_tokens = step["prompt_tokens"]
+        it.num_preempted_reqs = step["preemptions"]
+        it.time_to_first_tokens_iter.extend(step["time_to_first_token"])
+        latencies = getattr(it, "inter_token_latencies_iter", None)
+        if latencies is None:
+            latencies = it.time_per_output_tokens_iter
+        latencies.extend(step["inter_token_latency"])
+        for r in step["finished"]:
+            queued = 1000.0  # engine-core timestamps are monotonic, not wall-clock
+            req = S.RequestStateStats()
+            set_fields(req, {"num_generation_tokens": r["generation_tokens"],
+                             "arrival_time": Clock.now - r["e2e"], "queued_ts": queued,
+                             "scheduled_ts": queued + r["queue"],
+                             "first_token_ts": queued + r["queue"] + r["prefill"],
+                             "last_token_ts": queued + r["queue"] + r["prefill"] + r["decode"]})
+            finish = it.update_from_finished_request
+            finish(**kwargs_for(finish, {"finish_reason": FinishReason[r["reason"].upper()],
+                                         "request_id": "request",
+                                         "num_prompt_tokens": r["prompt_tokens"],
+                                         "max_tokens_param": r["max_tokens"], "req_stats": req,
+                                         "num_cached_tokens": 0}))
+            parent = None
+            if "parent" in r:  # the release's ParentRequest, its other children unfinished
+                parent = parents.setdefault(r["parent"], fake_parent(ParentRequest, r["n"]))
+                unfinished[r["parent"]] -= 1
+                parent.child_requests = set(range(unfinished[r["parent"]]))
+            ParentRequest.observe_finished_request(parent, it, r["generation_tokens"])
+        running = {adapter: 1} if adapter and step["lora_running"] else {}
+        waiting = {adapter: 1} if adapter and step["lora_waiting"] else {}
+        set_fields(it, {"running_lora_adapters": running, "waiting_lora_adapters": waiting})
+        prefix = S.PrefixCacheStats()
+        set_fields(prefix, {"requests": len(step["time_to_first_token"]),
+                            "queries": step["prompt_tokens"], "hits": 0})
+        scheduler = S.SchedulerStats()
+        set_fields(scheduler, {"num_running_reqs": step["running"],
+                               "num_waiting_reqs": step["waiting"],
+                               "kv_cache_usage": step["kv_cache_usage"],
+                               "gpu_cache_usage": step["kv_cache_usage"],
+                               "prefix_cache_stats": prefix,
+                               "running_lora_adapters": running,
+                               "waiting_lora_adapters": waiting})
+        record = logger.record
+        record(**kwargs_for(record, {"scheduler_stats": scheduler, "iteration_stats": it,
+                                     "engine_idx": 0, "mm_cache_stats": None}))
+
+
+def fake_parent(cls, n):
+    """A ParentRequest of n children, made without the engine request it is built from."""
+    parent = cls.__new__(cls)
+    parent.max_num_generation_tokens = 0
+    if isinstance(inspect.getattr_static(cls, "n", None), property):
+        parent.sampling_params = types.SimpleNamespace(n=n)
+    else:
+        parent.n = n
+    return parent
+
+
+def feed_v0(logger, traffic, adapter):
+    """Hands the release's logger the Stats LLMEngine builds for each of the traffic's
+    engine steps."""
+    import dataclasses
+    fields = {f.name for f in dataclasses.fields(IDLE_STATS)}
+    for step in traffic["steps"]:
+        if "v0" not in step.get("engines", ["v0"]):
+            continue
+        finished = step["finished"]
+        each = lambda key: [r[key] for r in finished]
+        Clock.now = START + step["at"]
+        stats = {
+            "num_running_sys": step["running"], "num_waiting_sys": step["waiting"],
+            "gpu_cache_usage_sys": step["kv_cache_usage"],
+            "num_prompt_tokens_iter": step["prompt_tokens"],
+            "num_generation_tokens_iter": step["generation_tokens"],
+            "num_tokens_iter": step["prompt_tokens"] + step["generation_tokens"],
+            "num_preemption_iter": step["preemptions"],
+            "time_to_first_tokens_iter": step["time_to_first_token"],
+            "time_per_output_tokens_iter": step["inter_token_latency"],
+            "time_e2e_requests": each("e2e"), "time_queue_requests": each("queue"),
+            "time_in_queue_requests": each("queue"),  # set with first_scheduled_time
+            "time_prefill_requests": each("prefill"), "time_decode_requests": each("decode"),
+            "time_inference_requests": [r["prefill"] + r["decode"] for r in finished],
+            "num_prompt_tokens_requests": each("prompt_tokens"),
+            "num_generation_tokens_requests": each("generation_tokens"),
+            "max_num_generation_tokens_requests": each("generation_tokens"),
+            "n_requests": each("n"), "max_tokens_requests": each("max_tokens"),
+            "finished_reason_requests": each("reason"),
+            "running_lora_adapters": [adapter] if adapter and step["lora_running"] else [],
+            "waiting_lora_adapters": [adapter] if adapter and step["lora_waiting"] else [],
+        }
+        logger.log(dataclasses.replace(IDLE_STATS, now=Clock.now,
+                                       **{k: v for k, v in stats.items() if k in fields}))
 
 PREFILL_DECODE_SWAPPED = False
 
@@ -346,13 +486,19 @@ def cudagraph_sizes(engine):
 
 
 def render_pod(request, pod, defaults):
-    if request["engine"] == "v0":
-        text, cache_config = render_v0(request, pod, defaults)
-    else:
-        text, cache_config = render_v1(request, pod, defaults)
+    engine = request["engine"]
+    render = render_v0 if engine == "v0" else render_v1
+    logger, cache_config = render(request, pod, defaults)
+    text = exposition(engine)
     families = [describe(c) for c in registered_collectors()]
+    adapter = LORA_ADAPTER if pod["lora"] else None
+    (feed_v0 if engine == "v0" else feed_v1)(logger, TRAFFIC, adapter)
+    traffic_text = exposition(engine)
+    global PREFILL_DECODE_SWAPPED
+    if engine == "v0":
+        PREFILL_DECODE_SWAPPED = prefill_decode_swapped(logger, IDLE_STATS)
     info = {k: {"type": type(v).__name__, "str": str(v)} for k, v in vars(cache_config).items()}
-    return {"text": text, "families": families, "cache_config": info,
+    return {"text": text, "traffic_text": traffic_text, "families": families, "cache_config": info,
             "cudagraph_sizes": cudagraph_sizes(request["engine"]),
             "prefill_decode_swapped": PREFILL_DECODE_SWAPPED,
             "assumed_off": sorted(TopConfig.assumed_off)}

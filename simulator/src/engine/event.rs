@@ -51,6 +51,16 @@ pub struct StepStats {
     pub lora_waiting: bool,
 }
 
+/// An API request with `n` > 1, which the engine runs as `n` requests (V1's
+/// `ParentRequest`; V0's sequence group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parent {
+    /// Tells one parent from another on its pod.
+    pub id: u64,
+    /// Its `n`.
+    pub n: u32,
+}
+
 /// A finished request and its timings (seconds).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinishedRequest {
@@ -64,8 +74,8 @@ pub struct FinishedRequest {
     pub generation_tokens: u32,
     /// The request's `max_tokens`.
     pub max_tokens: u32,
-    /// The request's `n`.
-    pub n: u32,
+    /// The request this is one of the `n` sequences of, when `n` > 1.
+    pub parent: Option<Parent>,
     /// Times it was preempted.
     pub preemptions: u32,
     /// Prompt tokens its last prefill found in the prefix cache.

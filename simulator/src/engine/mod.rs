@@ -17,7 +17,7 @@ mod kv_cache;
 mod latency;
 mod workload;
 
-pub use event::{EventSink, FinishReason, FinishedRequest, StepStats};
+pub use event::{EventSink, FinishReason, FinishedRequest, Parent, StepStats};
 pub use hardware::{Gpu, MemoryPlan, ModelShape, Quantization};
 pub use kv_cache::BlockPool;
 pub use latency::PerfModel;
@@ -84,6 +84,7 @@ struct Seq {
     last_token: SimTime,
     from_user: bool,
     client: Option<u64>,
+    parent: Option<Parent>,
     /// Times it was preempted.
     preemptions: u32,
     /// Prompt tokens its last prefill found in the prefix cache.
@@ -112,6 +113,7 @@ impl Seq {
             last_token: a.at,
             from_user: a.from_user,
             client: a.client,
+            parent: a.parent,
             preemptions: 0,
             cached: 0,
         }
@@ -146,6 +148,8 @@ pub struct ClientRequest {
     /// Picks where the answer would end by itself: the same seed (say, a hash of the
     /// prompt) gets the same length from every pod with the same workload.
     pub seed: u64,
+    /// The request it is one of the sequences of, when the API request's `n` > 1.
+    pub parent: Option<Parent>,
 }
 
 /// One simulated vLLM engine.
@@ -255,6 +259,7 @@ impl Pod {
             max_tokens: request.max_tokens,
             from_user: false,
             client: Some(request.id),
+            parent: request.parent,
         });
         true
     }
@@ -527,7 +532,7 @@ impl Pod {
             prompt_tokens: seq.prompt,
             generation_tokens: seq.generated,
             max_tokens: seq.max_tokens,
-            n: 1,
+            parent: seq.parent,
             preemptions: seq.preemptions,
             cached_prompt_tokens: seq.cached,
             e2e: at.secs_since(seq.arrival),

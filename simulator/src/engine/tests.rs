@@ -245,6 +245,7 @@ fn api_requests_join_the_batch_and_report_their_tokens() {
         max_tokens,
         ignore_eos: true,
         seed: 0,
+        parent: None,
     };
     pod.submit(request(7, 30), secs(10.0));
     pod.submit(request(8, 500), secs(10.0));
@@ -302,6 +303,7 @@ fn open_loop_overload_is_shed_at_the_waiting_cap() {
         max_tokens: 5,
         ignore_eos: false,
         seed: 1,
+        parent: None,
     };
     pod.submit(request, secs(seconds));
     pod.advance_to(secs(seconds + 0.5), &mut rec);
@@ -323,6 +325,7 @@ fn next_event_is_the_next_arrival_or_the_end_of_the_step() {
         max_tokens: 4,
         ignore_eos: true,
         seed: 0,
+        parent: None,
     };
     pod.submit(request, secs(1.0));
     assert_eq!(pod.next_event(), Some(secs(1.0)), "the request, due now");
@@ -384,6 +387,7 @@ fn admission_rejects_beyond_max_num_queued_reqs() {
         max_tokens: 10,
         ignore_eos: false,
         seed: 0,
+        parent: None,
     };
     assert!(pod.running() + pod.waiting() < 8 || !pod.submit(request, pod.now()));
     cfg.max_num_queued_reqs = None;

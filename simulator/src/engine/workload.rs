@@ -95,6 +95,8 @@ pub struct Arrival {
     pub from_user: bool,
     /// The id of a request sent by an API client, whose tokens are reported.
     pub client: Option<u64>,
+    /// The API request it is one of the sequences of, when its `n` > 1.
+    pub parent: Option<super::Parent>,
 }
 
 /// The arrival process of one pod.
@@ -184,6 +186,7 @@ impl Workload {
             max_tokens: self.config.max_tokens,
             from_user,
             client: None,
+            parent: None,
         })
     }
 

@@ -520,6 +520,7 @@ mod tests {
             max_tokens: 16,
             ignore_eos: true,
             seed: 0,
+            parent: None,
         };
         let (_, mut events) = pod.submit(request).expect("the pod is up");
         clock.advance(Duration::from_secs(5));
@@ -574,6 +575,7 @@ mod tests {
             max_tokens: 1000,
             ignore_eos: true,
             seed: 0,
+            parent: None,
         };
         let _first = pod.submit(request).unwrap();
         let _second = pod.submit(request).unwrap();

@@ -76,34 +76,148 @@ fn is_server_family(profile: Profile, name: &str) -> bool {
 
 #[test]
 fn every_release_starts_as_its_golden() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/vllm/golden");
     for profile in Profile::all() {
-        for (lora, kind) in [(false, "plain"), (true, "lora")] {
-            let path = format!("{dir}/{}-{kind}.txt", profile.version());
-            let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for lora in [false, true] {
             let mut ours = String::new();
             PodMetrics::new(golden_pod(profile, lora)).encode(Format::PrometheusText, &mut ours);
-            let golden = families(&golden, profile);
-            let mut ours = families(&ours, profile);
-            // The goldens hold vLLM's families; the API server's have goldens of their own.
-            ours.retain(|name, _| !is_server_family(profile, name));
-            let names = |f: &BTreeMap<String, Vec<String>>| f.keys().cloned().collect::<Vec<_>>();
-            assert_eq!(names(&ours), names(&golden), "{profile} {kind}: families");
-            for (name, lines) in &golden {
-                let theirs = lines.iter().map(Some).chain(std::iter::repeat(None));
-                let first_difference = ours[name]
-                    .iter()
-                    .map(Some)
-                    .chain(std::iter::repeat(None))
-                    .zip(theirs)
-                    .take(lines.len().max(ours[name].len()))
-                    .find(|(a, b)| a != b);
-                assert_eq!(
-                    first_difference, None,
-                    "{profile} {kind}: {name}: ours, golden"
-                );
-            }
+            assert_is_golden(profile, &golden_name(profile, lora, ""), &ours);
         }
+    }
+}
+
+/// The engine steps of `data/vllm/golden/traffic.json`, which `tools/vllm-metrics`
+/// hands to each release's stat logger for the `*-traffic.txt` goldens.
+#[derive(serde::Deserialize)]
+struct TrafficStep {
+    at: f64,
+    /// The engines (`v0`, `v1`) that replay it, if not both.
+    engines: Option<Vec<String>>,
+    running: usize,
+    waiting: usize,
+    kv_cache_usage: f64,
+    prompt_tokens: u64,
+    generation_tokens: u64,
+    preemptions: u64,
+    lora_running: bool,
+    lora_waiting: bool,
+    time_to_first_token: Vec<f64>,
+    inter_token_latency: Vec<f64>,
+    finished: Vec<TrafficRequest>,
+}
+
+#[derive(serde::Deserialize)]
+struct TrafficRequest {
+    reason: String,
+    prompt_tokens: u32,
+    generation_tokens: u32,
+    max_tokens: u32,
+    n: u32,
+    /// The API request it is one of the `n` sequences of.
+    parent: Option<u64>,
+    e2e: f64,
+    queue: f64,
+    prefill: f64,
+    decode: f64,
+}
+
+/// Under the same engine steps as the release's logger was handed, every release's
+/// pods serve what that release rendered: values included.
+#[test]
+fn every_release_under_traffic_is_its_golden() {
+    use crate::clock::SimTime;
+    use crate::engine::{EventSink, FinishReason, FinishedRequest, Parent, StepStats};
+    #[derive(serde::Deserialize)]
+    struct Traffic {
+        steps: Vec<TrafficStep>,
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/vllm/golden/traffic.json");
+    let traffic: Traffic = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for profile in Profile::all() {
+        for lora in [false, true] {
+            let mut metrics = PodMetrics::new(golden_pod(profile, lora));
+            let engine = if profile.multiprocess() { "v0" } else { "v1" };
+            for step in &traffic.steps {
+                if step
+                    .engines
+                    .as_ref()
+                    .is_some_and(|e| !e.iter().any(|e| e == engine))
+                {
+                    continue;
+                }
+                for &latency in &step.time_to_first_token {
+                    metrics.first_token(latency);
+                }
+                for &latency in &step.inter_token_latency {
+                    metrics.next_token(latency);
+                }
+                for r in &step.finished {
+                    metrics.finished(&FinishedRequest {
+                        client: None,
+                        reason: match r.reason.as_str() {
+                            "stop" => FinishReason::Stop,
+                            "length" => FinishReason::Length,
+                            other => panic!("{path}: finish reason {other}"),
+                        },
+                        prompt_tokens: r.prompt_tokens,
+                        generation_tokens: r.generation_tokens,
+                        max_tokens: r.max_tokens,
+                        parent: r.parent.map(|id| Parent { id, n: r.n }),
+                        preemptions: 0,
+                        cached_prompt_tokens: 0,
+                        e2e: r.e2e,
+                        queue: r.queue,
+                        inference: r.prefill + r.decode,
+                        prefill: r.prefill,
+                        decode: r.decode,
+                    });
+                }
+                metrics.step(&StepStats {
+                    at: SimTime::from_secs_f64(step.at),
+                    running: step.running,
+                    waiting: step.waiting,
+                    gpu_cache_usage: step.kv_cache_usage,
+                    prompt_tokens: step.prompt_tokens,
+                    generation_tokens: step.generation_tokens,
+                    preemptions: step.preemptions,
+                    prefix_hits: 0,
+                    recomputed_tokens: 0,
+                    lora_running: lora && step.lora_running,
+                    lora_waiting: lora && step.lora_waiting,
+                });
+            }
+            let mut ours = String::new();
+            metrics.encode(Format::PrometheusText, &mut ours);
+            assert_is_golden(profile, &golden_name(profile, lora, "-traffic"), &ours);
+        }
+    }
+}
+
+/// The golden file of `profile`'s plain or LoRA pod, `suffix` naming the moment.
+fn golden_name(profile: Profile, lora: bool, suffix: &str) -> String {
+    let kind = if lora { "lora" } else { "plain" };
+    format!("{}-{kind}{suffix}.txt", profile.version())
+}
+
+/// Asserts that `ours` is the golden `name`, family by family (vLLM's families: the
+/// API server's have goldens of their own).
+fn assert_is_golden(profile: Profile, name: &str, ours: &str) {
+    let path = format!("{}/data/vllm/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let golden = families(&golden, profile);
+    let mut ours = families(ours, profile);
+    ours.retain(|family, _| !is_server_family(profile, family));
+    let names = |f: &BTreeMap<String, Vec<String>>| f.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&ours), names(&golden), "{name}: families");
+    for (family, lines) in &golden {
+        let theirs = lines.iter().map(Some).chain(std::iter::repeat(None));
+        let first_difference = ours[family]
+            .iter()
+            .map(Some)
+            .chain(std::iter::repeat(None))
+            .zip(theirs)
+            .take(lines.len().max(ours[family].len()))
+            .find(|(a, b)| a != b);
+        assert_eq!(first_difference, None, "{name}: {family}: ours, golden");
     }
 }
 

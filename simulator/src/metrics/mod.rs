@@ -10,6 +10,8 @@
 mod families;
 mod histogram;
 
+use std::collections::HashMap;
+
 use crate::catalogue::{LabelSet, MetricDef, Profile, Signal};
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
 use crate::exposition::Format;
@@ -147,6 +149,9 @@ pub struct PodMetrics {
     /// `lora_requests_info` children, by (adapter running, adapter waiting), once
     /// created; on a pod without LoRA only the first is used (`max_lora="0"`).
     lora_info: [Option<Vec<Value>>; 4],
+    /// For each API request with `n` > 1 still running: its sequences finished so far
+    /// and the largest output among them.
+    parents: HashMap<u64, (u32, u32)>,
 }
 
 impl PodMetrics {
@@ -213,6 +218,7 @@ impl PodMetrics {
             pending_token_gaps: None,
             success: Default::default(),
             lora_info: Default::default(),
+            parents: HashMap::new(),
         };
         metrics.create_children_at_startup();
         // No scenario puts a pod to sleep.
@@ -408,6 +414,33 @@ impl PodMetrics {
         })
     }
 
+    /// The stats vLLM records per finished request (V1) or sequence group (V0).
+    fn request_finished(&mut self, r: &FinishedRequest) {
+        self.observe(Signal::E2eLatency, r.e2e);
+        self.observe(Signal::QueueTime, r.queue);
+        self.observe(Signal::InferenceTime, r.inference);
+        let (prefill, decode) = if self.info.profile.release().prefill_decode_swapped {
+            (r.decode, r.prefill)
+        } else {
+            (r.prefill, r.decode)
+        };
+        self.observe(Signal::PrefillTime, prefill);
+        self.observe(Signal::DecodeTime, decode);
+        self.observe(Signal::RequestPromptTokens, f64::from(r.prompt_tokens));
+        self.observe(
+            Signal::RequestPrefillKvComputedTokens,
+            f64::from(r.prompt_tokens - r.cached_prompt_tokens),
+        );
+        self.observe(Signal::RequestNumPreemptions, f64::from(r.preemptions));
+        let per_token = if r.generation_tokens > 1 {
+            r.decode / f64::from(r.generation_tokens - 1)
+        } else {
+            0.0
+        };
+        self.observe(Signal::RequestTimePerOutputToken, per_token);
+        self.observe(Signal::RequestParamsMaxTokens, f64::from(r.max_tokens));
+    }
+
     fn count_success(&mut self, reason: FinishReason) {
         let slot = &mut self.success[reason as usize];
         let (model_labels, families) = (&self.model_labels, &self.families);
@@ -441,43 +474,43 @@ impl EventSink for PodMetrics {
     }
 
     fn finished(&mut self, r: &FinishedRequest) {
-        // vLLM records no stats for an aborted request: no success, no histogram.
+        // vLLM records no stats for an aborted request (no success, no histogram), nor
+        // for the API request it belongs to: its other sequences are aborted with it.
         if r.reason == FinishReason::Abort {
+            if let Some(parent) = r.parent {
+                self.parents.remove(&parent.id);
+            }
             return;
         }
-        self.observe(Signal::E2eLatency, r.e2e);
-        self.observe(Signal::QueueTime, r.queue);
-        self.observe(Signal::InferenceTime, r.inference);
-        let (prefill, decode) = if self.info.profile.release().prefill_decode_swapped {
-            (r.decode, r.prefill)
-        } else {
-            (r.prefill, r.decode)
+        // `n` and the largest output are observed once per API request, as its last
+        // sequence finishes (V1's `ParentRequest.observe_finished_request`, V0's
+        // finished sequence group).
+        let whole = match r.parent {
+            None => Some((1, r.generation_tokens)),
+            Some(parent) => {
+                let (done, largest) = self.parents.entry(parent.id).or_default();
+                *done += 1;
+                *largest = (*largest).max(r.generation_tokens);
+                let whole = (*done >= parent.n).then_some((parent.n, *largest));
+                if whole.is_some() {
+                    self.parents.remove(&parent.id);
+                }
+                whole
+            }
         };
-        self.observe(Signal::PrefillTime, prefill);
-        self.observe(Signal::DecodeTime, decode);
-        self.observe(Signal::RequestPromptTokens, f64::from(r.prompt_tokens));
+        // V1 runs each sequence as a request of its own; V0 records a sequence group's
+        // timings, prompt and parameters once, when it finishes.
+        if !self.info.profile.multiprocess() || whole.is_some() {
+            self.request_finished(r);
+        }
         self.observe(
             Signal::RequestGenerationTokens,
             f64::from(r.generation_tokens),
         );
-        self.observe(
-            Signal::RequestPrefillKvComputedTokens,
-            f64::from(r.prompt_tokens - r.cached_prompt_tokens),
-        );
-        self.observe(Signal::RequestNumPreemptions, f64::from(r.preemptions));
-        // The largest output among the request's sequences, not its `max_tokens`.
-        self.observe(
-            Signal::RequestMaxGenerationTokens,
-            f64::from(r.generation_tokens),
-        );
-        let per_token = if r.generation_tokens > 1 {
-            r.decode / f64::from(r.generation_tokens - 1)
-        } else {
-            0.0
-        };
-        self.observe(Signal::RequestTimePerOutputToken, per_token);
-        self.observe(Signal::RequestParamsN, f64::from(r.n));
-        self.observe(Signal::RequestParamsMaxTokens, f64::from(r.max_tokens));
+        if let Some((n, largest)) = whole {
+            self.observe(Signal::RequestParamsN, f64::from(n));
+            self.observe(Signal::RequestMaxGenerationTokens, f64::from(largest));
+        }
         self.count_success(r.reason);
     }
 

@@ -326,7 +326,7 @@ fn vllm_0_6_4_swaps_prefill_and_decode_times() {
         prompt_tokens: 10,
         generation_tokens: 5,
         max_tokens: 16,
-        n: 1,
+        parent: None,
         preemptions: 0,
         cached_prompt_tokens: 0,
         e2e: 2.5,
@@ -407,4 +407,59 @@ fn v1_prefix_cache_serves_the_shared_prefix() {
     ));
     let prompt_sum = value(&format!("vllm:request_prompt_tokens_sum{{{e}}}"));
     assert!(kv_sum < prompt_sum, "{kv_sum} < {prompt_sum}");
+}
+
+#[test]
+fn a_request_with_n_sequences_is_counted_as_its_release_counts_it() {
+    let sequence = |generation_tokens, reason| FinishedRequest {
+        client: None,
+        reason,
+        prompt_tokens: 10,
+        generation_tokens,
+        max_tokens: 40,
+        parent: Some(crate::engine::Parent { id: 3, n: 2 }),
+        preemptions: 0,
+        cached_prompt_tokens: 0,
+        e2e: 2.5,
+        queue: 0.25,
+        inference: 2.25,
+        prefill: 0.25,
+        decode: 2.0,
+    };
+    // (release, model labels, e2e observations): V1 runs each sequence as a request.
+    for (release, m, e2e) in [
+        ("vllm-0.6.4", "{model_name=\"mistral-7b-fp16\"}", 1.0),
+        (
+            "vllm-0.33.0",
+            "{engine=\"0\",model_name=\"mistral-7b-fp16\"}",
+            2.0,
+        ),
+    ] {
+        let mut metrics = PodMetrics::new(PodInfo {
+            profile: Profile::from_name(release).unwrap(),
+            ..info(false)
+        });
+        metrics.finished(&sequence(10, FinishReason::Stop));
+        let out = text(&metrics);
+        let count = |out: &str, family: &str| sample(out, &format!("vllm:{family}_count{m}"));
+        assert_eq!(
+            count(&out, "request_params_n").unwrap_or(0.0),
+            0.0,
+            "{release}"
+        );
+        metrics.finished(&sequence(30, FinishReason::Length));
+        let out = text(&metrics);
+        let sum = |family: &str| sample(&out, &format!("vllm:{family}_sum{m}"));
+        assert_eq!(count(&out, "request_params_n"), Some(1.0), "{release}");
+        assert_eq!(sum("request_params_n"), Some(2.0), "{release}");
+        assert_eq!(sum("request_max_num_generation_tokens"), Some(30.0));
+        assert_eq!(count(&out, "request_generation_tokens"), Some(2.0));
+        assert_eq!(count(&out, "e2e_request_latency_seconds"), Some(e2e));
+        assert!(metrics.parents.is_empty());
+        // A request one of whose sequences is aborted is not observed at all.
+        metrics.finished(&sequence(5, FinishReason::Stop));
+        metrics.finished(&sequence(5, FinishReason::Abort));
+        assert!(metrics.parents.is_empty());
+        assert_eq!(count(&text(&metrics), "request_params_n"), Some(1.0));
+    }
 }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::catalogue::ErrorBody;
-use crate::engine::{ClientRequest, FinishReason};
+use crate::engine::{ClientRequest, FinishReason, Parent};
 use crate::lab::{ClientEvent, PodHandle, Refused};
 use stream::{AbortGuard, SseBody};
 use types::{ChatRequest, CompletionRequest, Sampling, chat_tokens, prompt_tokens};
@@ -65,6 +65,9 @@ pub(crate) fn route_of(path: &str) -> Option<&'static str> {
         .into_iter()
         .find(|r| *r == path)
 }
+
+/// Tells the API requests with `n` > 1 apart.
+static NEXT_PARENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Answers an OpenAI route, reading its body within [`BODY_READ_TIMEOUT`].
 pub(crate) async fn handle<B>(req: Request<B>, pod: PodHandle) -> Response<BoxBody>
@@ -245,12 +248,16 @@ struct Job {
 }
 
 fn completion_job(r: CompletionRequest, pod: &PodHandle) -> Result<Job, ApiError> {
+    check_model(&r.model, pod)?;
     let prompt_tokens = prompt_tokens(&r.prompt).ok_or_else(|| {
         ApiError::BadRequest(
             "`prompt` must be a non-empty string, list of strings or list of token ids".to_owned(),
         )
     })?;
-    let max_tokens = r.sampling.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
+    let max_tokens = r
+        .sampling
+        .max_tokens
+        .unwrap_or(i64::from(DEFAULT_COMPLETION_TOKENS));
     let seed = seed_of([&r.prompt]);
     job(
         Kind::Completion,
@@ -263,6 +270,7 @@ fn completion_job(r: CompletionRequest, pod: &PodHandle) -> Result<Job, ApiError
 }
 
 fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
+    check_model(&r.model, pod)?;
     if r.messages.is_empty() {
         return Err(ApiError::BadRequest(
             "`messages` must not be empty".to_owned(),
@@ -290,33 +298,52 @@ fn seed_of<'a>(parts: impl IntoIterator<Item = &'a Value>) -> u64 {
     hasher.finish()
 }
 
-/// Validates a request against the pod: its model, its context length and `n`.
+/// vLLM checks the model before anything in the request but its JSON shape: an
+/// unknown model is a 404 whatever else is wrong.
+fn check_model(model: &str, pod: &PodHandle) -> Result<(), ApiError> {
+    if model == pod.model().0 {
+        Ok(())
+    } else {
+        Err(ApiError::UnknownModel(model.to_owned()))
+    }
+}
+
+/// Validates a request against the pod, in vLLM's order: the context length, then
+/// the sampling parameters (`SamplingParams._verify_args`' messages).
 fn job(
     kind: Kind,
     model: String,
     (prompt_tokens, prompt_seed): (u32, u64),
-    max_tokens: Option<u32>,
+    max_tokens: Option<i64>,
     sampling: &Sampling,
     pod: &PodHandle,
 ) -> Result<Job, ApiError> {
-    let (served, max_model_len) = pod.model();
-    if model != served {
-        return Err(ApiError::UnknownModel(model));
-    }
+    let max_model_len = pod.model().1;
     let room = max_model_len.saturating_sub(prompt_tokens);
-    let max_tokens = max_tokens.unwrap_or(room);
-    if max_tokens == 0 || prompt_tokens.saturating_add(max_tokens) > max_model_len {
+    let max_tokens = max_tokens.unwrap_or(i64::from(room));
+    let requested = i64::from(prompt_tokens).saturating_add(max_tokens);
+    if requested > i64::from(max_model_len) {
         return Err(ApiError::BadRequest(format!(
-            "This model's maximum context length is {max_model_len} tokens. However, you requested {} tokens ({prompt_tokens} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
-            prompt_tokens.saturating_add(max_tokens)
+            "This model's maximum context length is {max_model_len} tokens. However, you requested {requested} tokens ({prompt_tokens} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
         )));
     }
     let n = sampling.n.unwrap_or(1);
-    if !(1..=MAX_N).contains(&n) {
+    if n < 1 {
+        return Err(ApiError::BadRequest(format!(
+            "n must be at least 1, got {n}."
+        )));
+    }
+    if n > i64::from(MAX_N) {
         return Err(ApiError::BadRequest(format!(
             "`n` must be between 1 and {MAX_N}, got {n}"
         )));
     }
+    let Ok(max_tokens @ 1..) = u32::try_from(max_tokens) else {
+        return Err(ApiError::BadRequest(format!(
+            "max_tokens must be at least 1, got {max_tokens}."
+        )));
+    };
+    let n = n as u32;
     Ok(Job {
         kind,
         model,
@@ -338,6 +365,12 @@ impl Job {
     async fn run(self, pod: PodHandle) -> Response<BoxBody> {
         let mut guard = AbortGuard::new(pod.clone());
         let mut choices = Vec::new();
+        // The engine runs each of the `n` choices as a request of its own, and counts
+        // some of their stats once per API request.
+        let parent = (self.n > 1).then(|| Parent {
+            id: NEXT_PARENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            n: self.n,
+        });
         for choice in 0..self.n {
             let request = ClientRequest {
                 id: 0,
@@ -345,6 +378,7 @@ impl Job {
                 max_tokens: self.max_tokens,
                 ignore_eos: self.ignore_eos,
                 seed: self.prompt_seed.wrapping_add(u64::from(choice)),
+                parent,
             };
             let (id, events) = match pod.submit(request) {
                 Ok(submitted) => submitted,

@@ -133,7 +133,7 @@ fn max_tokens_is_bounded_by_the_context_length() {
     )
     .unwrap();
     assert_eq!((job.prompt_tokens, job.max_tokens), (2, fits));
-    for max_tokens in [fits + 1, u32::MAX, 0] {
+    for max_tokens in [fits + 1, u32::MAX] {
         let rejected = completion(
             &pod,
             json!({"model": model, "prompt": "abcdefgh", "max_tokens": max_tokens}),
@@ -146,6 +146,19 @@ fn max_tokens_is_bounded_by_the_context_length() {
                 "This model's maximum context length is {max_model_len} tokens."
             )),
             "{message}"
+        );
+    }
+    for max_tokens in [0, -1] {
+        let rejected = completion(
+            &pod,
+            json!({"model": model, "prompt": "abcdefgh", "max_tokens": max_tokens}),
+        );
+        let Err(ApiError::BadRequest(message)) = rejected else {
+            panic!("max_tokens {max_tokens} was accepted");
+        };
+        assert_eq!(
+            message,
+            format!("max_tokens must be at least 1, got {max_tokens}.")
         );
     }
     // A chat without `max_tokens` gets the room its prompt leaves.
@@ -171,7 +184,7 @@ async fn malformed_bodies_get_400_naming_what_is_wrong() {
             .unwrap()
             .contains("trailing characters")
     );
-    for max_tokens in [json!(-1), json!(1.5), json!("8"), json!(1u64 << 40)] {
+    for max_tokens in [json!(1.5), json!("eight"), json!([8]), json!(1e300)] {
         let body = json!({"model": "mistral-7b-fp16", "prompt": "x", "max_tokens": max_tokens});
         let req = Request::post("/v1/completions")
             .body(Full::new(Bytes::from(body.to_string())))
@@ -184,6 +197,45 @@ async fn malformed_bodies_get_400_naming_what_is_wrong() {
             "{message}"
         );
     }
+}
+
+/// vLLM's request models read numbers and booleans as pydantic's lax mode does, and
+/// check the model before the values' ranges: an unknown model is a 404 even with
+/// `max_tokens` -1 and `n` 0.
+#[test]
+fn fields_are_read_as_vllm_reads_them_and_the_model_checked_first() {
+    let pod = lab().pod(0);
+    let model = pod.model().0;
+    let job = completion(
+        &pod,
+        json!({"model": model, "prompt": "x", "max_tokens": "8", "n": 2.0, "stream": "true", "ignore_eos": 0}),
+    )
+    .unwrap();
+    assert_eq!(
+        (job.max_tokens, job.n, job.stream, job.ignore_eos),
+        (8, 2, true, false)
+    );
+    for request in [
+        json!({"model": "nope", "prompt": "x", "max_tokens": -1, "n": 0}),
+        json!({"model": "nope", "prompt": [], "max_tokens": 100_000}),
+    ] {
+        let Err(ApiError::UnknownModel(m)) = completion(&pod, request.clone()) else {
+            panic!("{request}: not a 404");
+        };
+        assert_eq!(m, "nope");
+    }
+    let chat: ChatRequest =
+        serde_json::from_value(json!({"model": "nope", "messages": [], "n": -3})).unwrap();
+    assert!(matches!(
+        chat_job(chat, &pod),
+        Err(ApiError::UnknownModel(_))
+    ));
+    let Err(ApiError::BadRequest(message)) =
+        completion(&pod, json!({"model": model, "prompt": "x", "n": 0}))
+    else {
+        panic!("n 0 was accepted");
+    };
+    assert_eq!(message, "n must be at least 1, got 0.");
 }
 
 /// Errors come in the shape of the pod's release: flat up to vLLM 0.10.0, nested under
