@@ -52,13 +52,26 @@ fn check_rejects_a_bad_file_with_its_location() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("tests/fixtures/bad-scenarios/negative-rate.yaml:13:31: phases[0].traffic.mistral-7b-fp16.rate: must be greater than 0, got -2"),
+        stderr.contains("tests/fixtures/bad-scenarios/negative-rate.yaml:13:31: phases[0].traffic.mistral-7b-fp16.rate: must be at least 0.000001 and at most 10000, got -2.0"),
         "{stderr}"
     );
     assert!(
         stderr.contains("error: 1 of 2 scenario files are invalid"),
         "{stderr}"
     );
+}
+
+#[test]
+fn run_rejects_a_speed_out_of_range() {
+    for speed in ["0", "1e5", "inf", "NaN"] {
+        let out = sim().args(["run", "--speed", speed]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "--speed {speed}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--speed must be greater than 0 and at most 1000"),
+            "--speed {speed}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ const CASES: &[(&str, &[&str])] = &[
     (
         "negative-rate.yaml",
         &[
-            "negative-rate.yaml:13:31: phases[0].traffic.mistral-7b-fp16.rate: must be greater than 0, got -2",
+            "negative-rate.yaml:13:31: phases[0].traffic.mistral-7b-fp16.rate: must be at least 0.000001 and at most 10000, got -2.0",
         ],
     ),
     (

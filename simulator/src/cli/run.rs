@@ -19,6 +19,10 @@ use crate::lab::Lab;
 use crate::scenario::Scenario;
 use crate::server;
 
+/// The fastest `--speed`: beyond it a pod's steps outrun the drive loop's ticks and
+/// `/metrics` waits on the simulation.
+const MAX_SPEED: f64 = 1000.0;
+
 /// The lab gateway's port, as the shipped scrape configurations expect it.
 const DEFAULT_GATEWAY_PORT: u16 = 8000;
 
@@ -35,7 +39,7 @@ pub struct RunArgs {
     /// scenario's ports; 0 picks free ports.
     #[arg(long, env = "VLLM_SIM_BASE_PORT")]
     pub base_port: Option<u16>,
-    /// Simulated seconds per wall-clock second.
+    /// Simulated seconds per wall-clock second (at most 1000).
     #[arg(long, env = "VLLM_SIM_SPEED", default_value_t = 1.0)]
     pub speed: f64,
     /// Replace the scenario's seed.
@@ -98,8 +102,9 @@ impl TryFrom<RunArgs> for RunConfig {
             scenario = scenario.only(&args.only).map_err(anyhow::Error::msg)?;
         }
         anyhow::ensure!(
-            args.speed.is_finite() && args.speed > 0.0,
-            "--speed must be greater than 0"
+            args.speed > 0.0 && args.speed <= MAX_SPEED,
+            "--speed must be greater than 0 and at most {MAX_SPEED}, got {}",
+            args.speed
         );
         let addrs: Vec<SocketAddr> = scenario
             .pods

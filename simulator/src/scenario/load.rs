@@ -34,6 +34,9 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioErrors> {
 
 fn parse_error(e: &serde_saphyr::Error, path: &str, file: &str) -> ScenarioError {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    if let serde_saphyr::Error::Budget { breach, .. } = e {
+        return ScenarioError::new(file, (line, column), "(document)", budget_message(breach));
+    }
     let text = e.without_snippet().to_string();
     let message = match text.rsplit_once(" at line ") {
         Some((msg, _)) => msg,
@@ -66,4 +69,38 @@ fn parse_error(e: &serde_saphyr::Error, path: &str, file: &str) -> ScenarioError
         field = "(document)".to_owned();
     }
     ScenarioError::new(file, (line, column), field, message)
+}
+
+/// A sentence for a breach of the parser's limits (`Nodes { nodes: 250001 }`).
+fn budget_message(breach: &impl std::fmt::Debug) -> String {
+    let debug = format!("{breach:?}");
+    let (limit, count) = match debug.split_once(" {") {
+        Some((name, rest)) => (
+            name.to_lowercase(),
+            rest.split(|c: char| !c.is_ascii_digit())
+                .find(|n| !n.is_empty())
+                .unwrap_or("too many")
+                .to_owned(),
+        ),
+        None => (debug.to_lowercase(), "too many".to_owned()),
+    };
+    format!(
+        "the file is larger than a scenario can be: {count} YAML {limit} reached the parser's limit (look for aliases that expand without end, or generated text)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_breached_parser_limit_reads_as_a_sentence() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Breach {
+            Nodes { nodes: u64 },
+        }
+        assert_eq!(
+            super::budget_message(&Breach::Nodes { nodes: 250_001 }),
+            "the file is larger than a scenario can be: 250001 YAML nodes reached the parser's limit (look for aliases that expand without end, or generated text)"
+        );
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -112,7 +113,7 @@ pub(super) struct PodFile {
     /// Identical copies of the pod, on consecutive ports.
     pub(super) replicas: Option<Spanned<u32>>,
     /// Per benchmark category, the share of prompts the model passes.
-    pub(super) pass_rates: Option<Spanned<BTreeMap<String, Probability>>>,
+    pub(super) pass_rates: Option<Spanned<BTreeMap<String, In<Probability>>>>,
 }
 
 /// A GPU: a built-in name, or a custom specification.
@@ -128,9 +129,9 @@ pub(super) enum GpuFile {
 pub(super) struct CustomGpu {
     #[serde(default = "custom_name")]
     pub(super) name: String,
-    pub(super) memory_gib: Positive,
-    pub(super) bandwidth_gb_s: Positive,
-    pub(super) fp16_tflops: Positive,
+    pub(super) memory_gib: In<GpuMemory>,
+    pub(super) bandwidth_gb_s: In<Bandwidth>,
+    pub(super) fp16_tflops: In<Tflops>,
 }
 
 fn custom_name() -> String {
@@ -163,8 +164,8 @@ impl<'de> Deserialize<'de> for GpuFile {
 pub(super) struct ModelFile {
     #[serde(default)]
     pub(super) quantization: QuantizationName,
-    pub(super) params_b: Option<Positive>,
-    pub(super) unquantized_params_b: Option<NonNegative>,
+    pub(super) params_b: Option<In<Params>>,
+    pub(super) unquantized_params_b: Option<In<SomeParams>>,
     pub(super) layers: Option<NonZeroU32>,
     pub(super) kv_heads: Option<NonZeroU32>,
     pub(super) head_dim: Option<NonZeroU32>,
@@ -187,12 +188,12 @@ pub(super) struct EngineFile {
     pub(super) max_num_seqs: NonZeroU32,
     pub(super) max_num_batched_tokens: Option<NonZeroU32>,
     /// The release's default when absent (0.9, or 0.92 from vLLM 0.20).
-    pub(super) gpu_memory_utilization: Option<Fraction>,
+    pub(super) gpu_memory_utilization: Option<In<Utilization>>,
     pub(super) block_size: NonZeroU32,
     pub(super) swap_space_gib: u32,
     /// Activations, CUDA graphs and non-torch memory, which vLLM's profiling run
     /// subtracts before sizing the KV cache.
-    pub(super) overhead_gib: NonNegative,
+    pub(super) overhead_gib: In<OverheadGib>,
     /// `--max-num-queued-reqs` (vLLM 0.32 on): unfinished requests beyond it get 503.
     pub(super) max_num_queued_reqs: Option<NonZeroU32>,
 }
@@ -207,7 +208,7 @@ impl Default for EngineFile {
             gpu_memory_utilization: None,
             block_size: nz(16),
             swap_space_gib: 4,
-            overhead_gib: NonNegative(1.2),
+            overhead_gib: In::new(1.2),
             max_num_queued_reqs: None,
         }
     }
@@ -222,15 +223,15 @@ pub(super) struct LoraFile {
     pub(super) max_lora: NonZeroU32,
     /// Step-time overhead of the adapter, as a fraction.
     #[serde(default = "default_lora_overhead")]
-    pub(super) step_overhead: NonNegative,
+    pub(super) step_overhead: In<StepOverhead>,
 }
 
 fn one() -> NonZeroU32 {
     NonZeroU32::MIN
 }
 
-fn default_lora_overhead() -> NonNegative {
-    NonNegative(0.07)
+fn default_lora_overhead() -> In<StepOverhead> {
+    In::new(0.07)
 }
 
 /// The requests a pod receives.
@@ -250,8 +251,8 @@ pub(super) struct WorkloadFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LengthFile {
-    pub(super) median: Positive,
-    pub(super) p90: Option<Positive>,
+    pub(super) median: In<Tokens>,
+    pub(super) p90: Option<In<Tokens>>,
 }
 
 /// A stretch of the timeline.
@@ -270,67 +271,108 @@ pub(super) struct PhaseFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TrafficFile {
-    pub(super) rate: Option<Positive>,
+    pub(super) rate: Option<In<Rate>>,
     pub(super) concurrency: Option<NonZeroU32>,
     pub(super) think_time: Option<HumanDuration>,
 }
 
-/// A finite number greater than zero.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Positive(pub(super) f64);
+/// The documented range of a number in a scenario file (docs/scenarios.md, "Ranges"):
+/// finite, from `MIN` to `MAX`, `MIN` itself excluded where `MIN_EXCLUDED`.
+pub(super) trait Range {
+    const MIN: f64;
+    const MIN_EXCLUDED: bool = false;
+    const MAX: f64;
+}
 
-/// A finite number, zero or more.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct NonNegative(pub(super) f64);
+/// A number within range `R`.
+pub(super) struct In<R>(pub(super) f64, PhantomData<R>);
 
-/// A number in (0, 1].
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Fraction(pub(super) f64);
+impl<R> In<R> {
+    pub(super) const fn new(v: f64) -> Self {
+        In(v, PhantomData)
+    }
+}
 
-/// A number in [0, 1].
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Probability(pub(super) f64);
+impl<R> Clone for In<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for In<R> {}
+
+impl<R> std::fmt::Debug for In<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'de, R: Range> Deserialize<'de> for In<R> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        let above_min = if R::MIN_EXCLUDED {
+            v > R::MIN
+        } else {
+            v >= R::MIN
+        };
+        if v.is_finite() && above_min && v <= R::MAX {
+            return Ok(In::new(v));
+        }
+        let from = if R::MIN_EXCLUDED {
+            "greater than"
+        } else {
+            "at least"
+        };
+        Err(de::Error::custom(format_args!(
+            "must be {from} {} and at most {}, got {v:?}",
+            R::MIN,
+            R::MAX
+        )))
+    }
+}
+
+macro_rules! ranges {
+    ($($(#[$doc:meta])* $name:ident: $min:literal $(($excluded:ident))? ..= $max:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub(super) struct $name;
+        impl Range for $name {
+            const MIN: f64 = $min;
+            $(const MIN_EXCLUDED: bool = ranges!(@$excluded);)?
+            const MAX: f64 = $max;
+        }
+    )*};
+    (@excluded) => { true };
+}
+
+ranges! {
+    /// GiB of GPU memory.
+    GpuMemory: 0.5 ..= 4096.0;
+    /// GB/s of GPU memory bandwidth.
+    Bandwidth: 1.0 ..= 100000.0;
+    /// FP16 TFLOPS.
+    Tflops: 0.1 ..= 100000.0;
+    /// Billions of parameters.
+    Params: 0.001 ..= 10000.0;
+    /// Billions of parameters, or none.
+    SomeParams: 0.0 ..= 10000.0;
+    /// GiB of memory set aside.
+    OverheadGib: 0.0 ..= 4096.0;
+    /// A step-time overhead, as a fraction of the step.
+    StepOverhead: 0.0 ..= 10.0;
+    /// Tokens, as a length distribution's median or p90.
+    Tokens: 0.0 (excluded) ..= 10000000.0;
+    /// Requests per second (`Traffic::MAX_RATE` at most).
+    Rate: 0.000001 ..= 10000.0;
+    /// A share of the GPU memory.
+    Utilization: 0.0 (excluded) ..= 1.0;
+    /// A probability.
+    Probability: 0.0 ..= 1.0;
+}
 
 /// A duration such as `90s`, `5m` or `1h 30m`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct HumanDuration(pub(super) Duration);
-
-fn checked<'de, D: Deserializer<'de>>(
-    d: D,
-    ok: fn(f64) -> bool,
-    what: &str,
-) -> Result<f64, D::Error> {
-    let v = f64::deserialize(d)?;
-    if v.is_finite() && ok(v) {
-        Ok(v)
-    } else {
-        Err(de::Error::custom(format_args!("must be {what}, got {v}")))
-    }
-}
-
-impl<'de> Deserialize<'de> for Positive {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |v| v > 0.0, "greater than 0").map(Positive)
-    }
-}
-
-impl<'de> Deserialize<'de> for NonNegative {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |v| v >= 0.0, "0 or more").map(NonNegative)
-    }
-}
-
-impl<'de> Deserialize<'de> for Fraction {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |v| v > 0.0 && v <= 1.0, "greater than 0 and at most 1").map(Fraction)
-    }
-}
-
-impl<'de> Deserialize<'de> for Probability {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |v| (0.0..=1.0).contains(&v), "between 0 and 1").map(Probability)
-    }
-}
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

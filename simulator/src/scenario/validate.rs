@@ -139,6 +139,16 @@ fn expectation(
         );
         return None;
     }
+    for (name, bound) in [("min", e.min), ("max", e.max)] {
+        if bound.is_some_and(|b| !b.is_finite()) {
+            problems.add(
+                &spanned.referenced,
+                format!("{field}.{name}"),
+                format!("{name} must be a finite number"),
+            );
+            return None;
+        }
+    }
     if e.ratio_to.is_some() && e.min.is_none() && e.max.is_none() {
         problems.add(
             &spanned.referenced,
@@ -342,6 +352,15 @@ fn pod(
 /// Most replicas of one pod.
 const MAX_REPLICAS: u32 = 10_000;
 
+/// How long a phase may last: a whole number of clock ticks at any speed, and a
+/// timeline whose sum fits the clock (docs/scenarios.md, "Ranges").
+const PHASE_DURATIONS: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(100 * 31_557_600);
+
+/// How long a closed-loop user may think between requests.
+const THINK_TIMES: std::ops::RangeInclusive<Duration> =
+    Duration::ZERO..=Duration::from_secs(86_400);
+
 /// How many copies of pod `i` run: `replicas`, 1 when not given.
 fn replicas(i: usize, p: &PodFile, problems: &mut Problems<'_>) -> u32 {
     let Some(r) = &p.replicas else { return 1 };
@@ -480,11 +499,14 @@ fn phases(
                 format!("missing duration: {why}"),
             );
         }
-        if duration.is_some_and(|d| d.is_zero()) {
+        if let Some(d) = duration.filter(|d| !PHASE_DURATIONS.contains(d)) {
             problems.add(
                 at,
                 format!("phases[{i}].duration"),
-                "duration must be longer than 0s",
+                format!(
+                    "duration must be at least 1s and at most 100years, got {}",
+                    humantime::format_duration(d)
+                ),
             );
         }
         let mut traffic = vec![Traffic::Idle; raw.pods.len()];
@@ -535,12 +557,6 @@ fn traffic_of(
                     "think_time applies to concurrency, not rate",
                 );
             }
-            if rate.0 > Traffic::MAX_RATE {
-                let max = Traffic::MAX_RATE;
-                let message = format!("{} requests/s is more than a pod takes ({max})", rate.0);
-                problems.add(at, format!("{field}.rate"), message);
-                return None;
-            }
             Some(Traffic::Poisson { rate: rate.0 })
         }
         (None, Some(c)) => {
@@ -550,9 +566,18 @@ fn traffic_of(
                 problems.add(at, format!("{field}.concurrency"), message);
                 return None;
             }
+            let think_time = t.think_time.map_or(Duration::ZERO, |d| d.0);
+            if !THINK_TIMES.contains(&think_time) {
+                let message = format!(
+                    "think_time must be at most 1day, got {}",
+                    humantime::format_duration(think_time)
+                );
+                problems.add(at, format!("{field}.think_time"), message);
+                return None;
+            }
             Some(Traffic::ClosedLoop {
                 concurrency: c.get(),
-                think_time: t.think_time.map_or(Duration::ZERO, |d| d.0),
+                think_time,
             })
         }
         _ => {
@@ -667,7 +692,7 @@ phases:
         let errors = load(&flood, "f.yaml").unwrap_err().to_string();
         assert!(
             errors.contains(
-                "phases[0].traffic.mistral-7b-fp16.rate: 1000000000 requests/s is more than a pod takes (10000)"
+                "phases[0].traffic.mistral-7b-fp16.rate: must be at least 0.000001 and at most 10000, got 1000000000.0"
             ),
             "{errors}"
         );
@@ -790,6 +815,67 @@ phases:
         let err = load(&bad, "fleet.yaml").unwrap_err().to_string();
         assert!(
             err.starts_with("fleet.yaml:12:14: pods[1].profile: unknown vLLM profile \"vllm-0.11.9\"; the nearest known are vllm-0.11.2 and vllm-0.12.0"),
+            "{err}"
+        );
+    }
+
+    /// Numbers and durations outside their documented ranges, each of which `run`
+    /// could not survive, are refused with the file, line, column and field.
+    #[test]
+    fn numbers_and_durations_outside_their_ranges_are_refused() {
+        let cases = [
+            (
+                "gpu: a10g",
+                "gpu: {memory_gib: 24, bandwidth_gb_s: 1e-300, fp16_tflops: 125}",
+                "pods[0].gpu.bandwidth_gb_s: must be at least 1 and at most 100000, got 1e-300",
+            ),
+            (
+                "gpu: a10g",
+                "gpu: {memory_gib: 24, bandwidth_gb_s: 600, fp16_tflops: 1e-300}",
+                "pods[0].gpu.fp16_tflops: must be at least 0.1 and at most 100000, got 1e-300",
+            ),
+            (
+                "    gpu: a10g\n    model",
+                "    gpu: a10g\n    lora: {adapter: x, step_overhead: 1e308}\n    model",
+                "pods[1].lora.step_overhead: must be at least 0 and at most 10, got 1e308",
+            ),
+            (
+                "median: 100}",
+                "median: .nan}",
+                "must be greater than 0 and at most 10000000, got NaN",
+            ),
+            (
+                "{rate: 2}",
+                "{rate: 1e-300}",
+                "phases[0].traffic.mistral-7b-fp16.rate: must be at least 0.000001",
+            ),
+            (
+                "duration: 1m",
+                "duration: 584000000000y",
+                "phases[0].duration: duration must be at least 1s and at most 100years, got 584000000000years",
+            ),
+            (
+                "duration: 1m",
+                "duration: 1ns",
+                "phases[0].duration: duration must be at least 1s and at most 100years, got 1ns",
+            ),
+            (
+                "{concurrency: 3}",
+                "{concurrency: 3, think_time: 5y}",
+                "think_time must be at most 1day, got 5years",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let text = FLEET.replacen(&from.replace("\\n", "\n"), &to.replace("\\n", "\n"), 1);
+            assert_ne!(text, FLEET, "{from}");
+            let err = load(&text, "fleet.yaml").unwrap_err().to_string();
+            assert!(err.contains(expected), "{to}: {err}");
+            assert!(err.starts_with("fleet.yaml:"), "{err}");
+        }
+        let expect = format!("{FLEET}expect:\n  - {{panel: 5, min: .nan}}\n");
+        let err = load(&expect, "fleet.yaml").unwrap_err().to_string();
+        assert!(
+            err.contains("expect[0].min: min must be a finite number"),
             "{err}"
         );
     }
