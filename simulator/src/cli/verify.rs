@@ -266,6 +266,11 @@ mod tests {
             format!("{e:#}"),
             "--grafana: \"g:3000\" is not an http:// or https:// URL"
         );
+        let e = VerifyConfig::try_from(parse(&["--grafana", "ftp://admin:secret@g:3000"]));
+        assert_eq!(
+            format!("{:#}", e.unwrap_err()),
+            "--grafana: \"ftp://***@g:3000\" is not an http:// or https:// URL"
+        );
         let both = parse(&["--prometheus=http://p:9090", "--grafana=http://g:3000"]);
         let c = VerifyConfig::try_from(both).unwrap();
         assert!(c.sources.prometheus.is_some() && c.sources.grafana.is_some());

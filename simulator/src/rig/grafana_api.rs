@@ -16,7 +16,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use super::plan::QueryKind;
@@ -61,23 +60,16 @@ impl Grafana {
     }
 
     fn with_token(url: &str, token: Option<&str>, timeout: Duration) -> Result<Grafana, String> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .filter(|(s, _)| matches!(*s, "http" | "https"))
-            .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
-        let (host_and_path, credentials) = match rest.split_once('/') {
-            Some((authority, path)) => split_credentials(authority, Some(path)),
-            None => split_credentials(rest, None),
-        };
-        let authorization = match credentials {
-            Some(userinfo) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(userinfo)
-            )),
-            None => token.map(|t| format!("Bearer {t}")),
-        };
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            return Err(format!(
+                "{:?} is not an http:// or https:// URL",
+                crate::urls::redacted(url)
+            ));
+        }
+        let (base, basic) = crate::urls::with_basic_auth(url);
+        let authorization = basic.or_else(|| token.map(|t| format!("Bearer {t}")));
         Ok(Grafana {
-            base: format!("{scheme}://{}", host_and_path.trim_end_matches('/')),
+            base: base.trim_end_matches('/').to_owned(),
             authorization,
             agent: prom_api::agent(timeout),
         })
@@ -136,18 +128,6 @@ fn answer(url: &str, status: u16, body: &str) -> Result<Vec<Series>, ApiError> {
 }
 
 /// Splits `user:pass@host:port` into the host part (with `path`) and the userinfo.
-fn split_credentials<'a>(authority: &'a str, path: Option<&str>) -> (String, Option<&'a str>) {
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (Some(userinfo), host),
-        None => (None, authority),
-    };
-    let with_path = match path {
-        Some(p) => format!("{host}/{p}"),
-        None => host.to_owned(),
-    };
-    (with_path, userinfo)
-}
-
 /// The `/api/ds/query` body for one query, refId `A`.
 pub fn request_body(q: &DsQuery<'_>) -> Value {
     let ms = |s: f64| format!("{}", (s * 1000.0).round() as i64);

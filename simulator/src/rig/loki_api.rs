@@ -12,6 +12,8 @@ use super::prom_api::{self, ApiError, Series};
 #[derive(Clone, Debug)]
 pub struct Loki {
     base: String,
+    /// Basic auth, from credentials in the URL.
+    authorization: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -33,10 +35,13 @@ pub struct LokiQuery<'a> {
 }
 
 impl Loki {
-    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:3100`).
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:3100`);
+    /// credentials in the URL are sent as basic auth, and never appear in its errors.
     pub fn new(base_url: &str, timeout: Duration) -> Loki {
+        let (base, authorization) = crate::urls::with_basic_auth(base_url);
         Loki {
-            base: base_url.trim_end_matches('/').to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
+            authorization,
             agent: prom_api::agent(timeout),
         }
     }
@@ -45,9 +50,11 @@ impl Loki {
     pub fn query_range(&self, q: &LokiQuery<'_>) -> Result<Vec<Series>, ApiError> {
         let url = format!("{}/loki/api/v1/query_range", self.base);
         let nanos = |s: f64| format!("{}", (s * 1e3).round() as i64 * 1_000_000);
-        let answer = self
-            .agent
-            .get(&url)
+        let mut request = self.agent.get(&url);
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth);
+        }
+        let answer = request
             .query("query", q.expr)
             .query("start", nanos(q.start))
             .query("end", nanos(q.end))

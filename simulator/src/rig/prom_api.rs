@@ -75,11 +75,13 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// A client for the server at `base_url` (e.g. `http://127.0.0.1:9090`), giving
-    /// each request `timeout` in all.
+    /// each request `timeout` in all. Credentials in the URL are sent as basic auth,
+    /// and never appear in its errors.
     pub fn new(base_url: &str, timeout: Duration) -> Prometheus {
+        let (base, authorization) = crate::urls::with_basic_auth(base_url);
         Prometheus {
-            base: base_url.trim_end_matches('/').to_owned(),
-            authorization: None,
+            base: base.trim_end_matches('/').to_owned(),
+            authorization,
             agent: agent(timeout),
         }
     }
@@ -91,9 +93,10 @@ impl Prometheus {
         authorization: Option<String>,
         timeout: Duration,
     ) -> Prometheus {
+        let client = Prometheus::new(base_url, timeout);
         Prometheus {
-            authorization,
-            ..Prometheus::new(base_url, timeout)
+            authorization: authorization.or(client.authorization),
+            ..client
         }
     }
 
@@ -309,6 +312,43 @@ pub fn sample_value(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Credentials in the URL go out as basic auth, never into an error: a server
+    /// answering 500 and a closed port both leave the password out.
+    #[test]
+    fn credentials_never_reach_an_error() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let n = conn.read(&mut request).unwrap();
+            let body = "user secret@ went wrong";
+            let answer = format!(
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let p = Prometheus::new(
+            &format!("http://user:s3cr3t@127.0.0.1:{port}/"),
+            Duration::from_secs(5),
+        );
+        let error = p.query("up", 0.0).unwrap_err().to_string();
+        let request = server.join().unwrap();
+        assert!(
+            error.starts_with("HTTP 500 from http://127.0.0.1:"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cr3t"), "{error}");
+        // base64("user:s3cr3t")
+        assert!(request.contains("dXNlcjpzM2NyM3Q="), "{request}");
+        let closed = Prometheus::new("http://user:s3cr3t@127.0.0.1:9", Duration::from_secs(2));
+        let error = closed.query("up", 0.0).unwrap_err().to_string();
+        assert!(!error.contains("s3cr3t"), "{error}");
+    }
 
     #[test]
     fn matrix() {
