@@ -41,14 +41,9 @@ pub fn tool_available(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        let why = format!(
+        skip(&format!(
             "`{tool}` is not installed (apt-get install --no-install-recommends prometheus)"
-        );
-        assert!(
-            std::env::var_os("VLLM_SIM_REQUIRE_PROMETHEUS").is_none(),
-            "{why}"
-        );
-        eprintln!("SKIP: {why}");
+        ));
     }
     found
 }
