@@ -1,7 +1,7 @@
 //! Upgrading the fleet to the newest vLLM in the catalogue, 0.33.0: the shipped
 //! dashboard's panels that go blank there, each explained by the drift report, and
-//! `vllm-sim migrate`'s dashboard passing against the same history; a wrong rewrite
-//! does not.
+//! `vllm-sim migrate`'s dashboard passing against the same history and Grafana's
+//! dashboard model; a wrong rewrite does not.
 
 use serde_json::Value;
 use vllm_sim::catalogue::Profile;
@@ -9,7 +9,7 @@ use vllm_sim::cli::vllm_releases;
 use vllm_sim::rig::drift::{CHANGES, Change, Rewrite};
 use vllm_sim::rig::{self, DriftStatus, Format, Report, Status};
 use vllm_sim::scenario::builtin;
-use vllm_sim_tests::{Prometheus, repo_root};
+use vllm_sim_tests::{Prometheus, repo_root, schema};
 
 use crate::verify::{Expect, WINDOW, backfilled_lab, shipped_dashboard, verify};
 
@@ -202,4 +202,38 @@ fn a_wrong_rewrite_fails_the_verify_of_the_migrated_dashboard() {
         .map(|p| (p.id, p.status.label()))
         .collect();
     assert_eq!(failed_panels, [(Some(14), "expectation failed")], "{table}");
+}
+
+#[test]
+fn the_migrated_dashboard_matches_grafana_dashboard_model() {
+    let m = migrated(CHANGES);
+    // The check reads the very text migrate wrote: a rewrite that lost an escape, or
+    // put a number where the model wants a string, fails it.
+    let broken = [
+        (m.text.replacen(r#"\""#, r#"""#, 1), "not a JSON file"),
+        (
+            m.text.replacen(r#""refId": "A""#, r#""refId": 1"#, 1),
+            "targets[0].refId: Type 'number' is not assignable to type 'string'",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![dir.path().join("migrated.json")];
+    std::fs::write(&files[0], &m.text).unwrap();
+    for (i, (text, _)) in broken.iter().enumerate() {
+        assert_ne!(*text, m.text);
+        files.push(dir.path().join(format!("broken-{i}.json")));
+        std::fs::write(&files[i + 1], text).unwrap();
+    }
+    let paths: Vec<_> = files.iter().map(|f| f.as_path()).collect();
+    let Some(errors) = schema::grafana_dashboard_file_errors(&paths) else {
+        return;
+    };
+    let migrated: Vec<_> = errors[0]
+        .iter()
+        .filter(|e| !crate::dashboard::is_known(e))
+        .collect();
+    assert!(migrated.is_empty(), "{migrated:#?}");
+    for ((_, error), errors) in broken.iter().zip(&errors[1..]) {
+        assert!(errors.iter().any(|e| e.contains(error)), "{errors:#?}");
+    }
 }

@@ -21,6 +21,8 @@ use vllm_sim::gateway::Gateway;
 use vllm_sim::lab::Lab;
 use vllm_sim::scenario::Scenario;
 
+pub mod schema;
+
 /// Returns early from a test, saying why, when a tool is missing.
 #[macro_export]
 macro_rules! require {
@@ -39,16 +41,24 @@ pub fn tool_available(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        let why = format!(
+        skip(&format!(
             "`{tool}` is not installed (apt-get install --no-install-recommends prometheus)"
-        );
-        assert!(
-            std::env::var_os("VLLM_SIM_REQUIRE_PROMETHEUS").is_none(),
-            "{why}"
-        );
-        eprintln!("SKIP: {why}");
+        ));
     }
     found
+}
+
+/// Says why a test cannot run, as a `SKIP:` line; under `CI` or
+/// `VLLM_SIM_REQUIRE_PROMETHEUS`, where a skip would hide a broken set-up, fails with
+/// `why` instead.
+pub fn skip(why: &str) {
+    for strict in ["CI", "VLLM_SIM_REQUIRE_PROMETHEUS"] {
+        assert!(
+            std::env::var_os(strict).is_none(),
+            "{why} ({strict} is set)"
+        );
+    }
+    eprintln!("SKIP: {why}");
 }
 
 /// A lab serving every pod of a scenario on ephemeral loopback ports.
