@@ -323,44 +323,12 @@ fn structure_rules_catch_a_broken_dashboard() {
     }
 }
 
-/// Errors Grafana's dashboard model reports on the shipped dashboard that are known,
-/// as (panel, JSON path): the table's `options.footer` (`show: false`), which Grafana
-/// 12.2 moved to `fieldConfig.defaults.custom.footer` and migrates on load. Drop the
-/// entry when the dashboard drops the key.
-const KNOWN_MODEL_ERRORS: &[(&str, &str)] = &[("panel 52 ", "options.footer:")];
-
-/// The errors Grafana's dashboard model (npm's @grafana/schema, see
-/// tests/grafana-schema) reports on each of `dashboards`, less the known ones; `None`
-/// when the check cannot run.
-fn grafana_model_errors(dashboards: &[&Value]) -> Option<Vec<Vec<String>>> {
-    let errors = schema::grafana_dashboard_errors(dashboards)?;
-    Some(
-        errors
-            .into_iter()
-            .map(|e| e.into_iter().filter(|e| !is_known(e)).collect())
-            .collect(),
-    )
-}
-
-/// Whether `error` is one of [`KNOWN_MODEL_ERRORS`].
-pub(crate) fn is_known(error: &str) -> bool {
-    KNOWN_MODEL_ERRORS
-        .iter()
-        .any(|(panel, path)| error.starts_with(panel) && error.contains(&format!("].{path}")))
-}
-
 #[test]
 fn dashboard_matches_grafana_dashboard_model() {
     let Some(errors) = schema::grafana_dashboard_errors(&[&dashboard()]) else {
         return;
     };
-    let (known, unknown): (Vec<_>, Vec<_>) = errors[0].iter().partition(|e| is_known(e));
-    assert!(unknown.is_empty(), "{}", errors[0].join("\n"));
-    assert_eq!(
-        known.len(),
-        KNOWN_MODEL_ERRORS.len(),
-        "a known error is gone: remove it from KNOWN_MODEL_ERRORS ({known:?})"
-    );
+    assert!(errors[0].is_empty(), "{}", errors[0].join("\n"));
 }
 
 #[test]
@@ -424,7 +392,7 @@ fn grafana_dashboard_model_rejects_a_broken_dashboard() {
             d
         })
         .collect();
-    let Some(errors) = grafana_model_errors(&broken.iter().collect::<Vec<_>>()) else {
+    let Some(errors) = schema::grafana_dashboard_errors(&broken.iter().collect::<Vec<_>>()) else {
         return;
     };
     for ((path, _), errors) in breakages.iter().zip(&errors) {
