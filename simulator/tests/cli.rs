@@ -124,6 +124,63 @@ fn run_serves_four_pods_and_stops_cleanly_on_sigterm() {
     exits_cleanly_within_10_s(&mut child, "of SIGTERM");
 }
 
+/// A scenario with every range at its edge, which `check` accepts: far more traffic
+/// than the machine simulates at `--speed 1000`. Every pod still answers `/metrics`
+/// at once, SIGTERM still stops it, and a backfill of it ends.
+#[test]
+fn a_scenario_at_its_ranges_edges_runs_and_stops() {
+    let file = "tests/fixtures/extremes.yaml";
+    let (mut child, urls) = serve(&[
+        file,
+        "--base-port",
+        "0",
+        "--gateway-port",
+        "0",
+        "--speed",
+        "1000",
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    for url in &urls {
+        let started = Instant::now();
+        let response = ureq::get(&format!("{url}/metrics")).call();
+        let took = started.elapsed();
+        if response.is_err() || took > Duration::from_secs(2) {
+            child.kill().unwrap();
+        }
+        assert_eq!(response.unwrap().status(), 200, "{url}");
+        assert!(
+            took <= Duration::from_secs(2),
+            "{url}/metrics took {took:?}"
+        );
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    exits_cleanly_within_10_s(&mut child, "of SIGTERM");
+    let out = std::env::temp_dir().join(format!("vllm-sim-extremes-{}.om", std::process::id()));
+    let mut backfill = sim()
+        .args(["backfill", file, "--duration", "1m", "--out"])
+        .arg(&out)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = backfill.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            backfill.kill().unwrap();
+            panic!("backfill of {file} did not end within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::fs::remove_file(&out).ok();
+    assert!(status.success(), "backfill: {status}");
+}
+
 #[test]
 fn only_serves_the_named_pods() {
     let only = ["--only", "mistral-7b-awq,mistral-7b-judge"];

@@ -326,8 +326,25 @@ impl Pod {
 
     /// Runs every step that ends by `until`, reporting to `sink`.
     pub fn advance_to(&mut self, until: SimTime, sink: &mut impl EventSink) {
+        let mut unlimited = u64::MAX;
+        self.advance_within(until, &mut unlimited, sink);
+    }
+
+    /// Runs the steps that end by `until`, reporting to `sink`, but no more arrivals
+    /// and steps than `budget` (which it spends): whether it got to `until`. Short of
+    /// it, the engine's time is where it stopped.
+    pub fn advance_within(
+        &mut self,
+        until: SimTime,
+        budget: &mut u64,
+        sink: &mut impl EventSink,
+    ) -> bool {
         loop {
+            if *budget == 0 {
+                return false;
+            }
             while let Some(arrival) = self.pop_due() {
+                *budget = budget.saturating_sub(1);
                 let open_loop = !arrival.from_user && arrival.client.is_none();
                 if open_loop && self.waiting.len() >= MAX_WAITING {
                     continue;
@@ -353,18 +370,20 @@ impl Pod {
                     (Some(t), _) if t <= until => self.now = t,
                     _ => {
                         self.now = self.now.max(until);
-                        return;
+                        return true;
                     }
                 }
+                *budget = budget.saturating_sub(1);
                 continue;
             }
             let plan = self.plan();
             let end = self.now + self.duration(plan);
             if end > until {
-                return;
+                return true;
             }
             self.execute(plan, end, sink);
             self.now = end;
+            *budget = budget.saturating_sub(1);
         }
     }
 

@@ -46,6 +46,8 @@ pub struct PodRuntime {
     clients: Clients,
     /// Where the scenario's own traffic is counted as gateway traffic, if routed.
     gateway: Option<GatewayRoute>,
+    /// Whether the log has said that the pod fell behind the clock.
+    said_behind: bool,
 }
 
 impl PodRuntime {
@@ -60,6 +62,7 @@ impl PodRuntime {
             live: None,
             clients: Clients::default(),
             gateway: None,
+            said_behind: false,
         };
         runtime.enter_phase();
         runtime
@@ -115,7 +118,17 @@ impl PodRuntime {
 
     /// Moves the pod to time `t`, crossing phase boundaries on the way.
     pub fn advance_to(&mut self, t: SimTime) {
+        self.advance_within(t, u64::MAX);
+    }
+
+    /// Moves the pod towards time `t`, crossing phase boundaries on the way, with no
+    /// more engine arrivals, steps and phase changes than `budget`: whether it got
+    /// there. Short of it, the pod's time is where its engine stopped.
+    pub fn advance_within(&mut self, t: SimTime, mut budget: u64) -> bool {
         while self.now < t {
+            if budget == 0 {
+                return false;
+            }
             let (_, phase_end) = self.scenario.phase_at(self.now);
             let until = phase_end.min(t);
             if let Some(live) = &mut self.live {
@@ -124,11 +137,16 @@ impl PodRuntime {
                     clients: &mut self.clients,
                     gateway: self.gateway.as_mut(),
                 };
-                live.engine.advance_to(until, &mut sink);
+                if !live.engine.advance_within(until, &mut budget, &mut sink) {
+                    self.now = self.now.max(live.engine.now());
+                    return false;
+                }
             }
             self.now = until;
             self.enter_phase();
+            budget = budget.saturating_sub(1);
         }
+        true
     }
 
     /// Submits an API request at the pod's time; refused while the pod is down or
@@ -252,8 +270,12 @@ fn pod_seed(seed: u64, name: &str, start: u64) -> u64 {
     h
 }
 
-/// The `job` label of the gateway's series, as the shipped scrape configs name it.
-pub const GATEWAY_JOB: &str = "lab-gateway";
+pub use crate::scenario::GATEWAY_JOB;
+
+/// The engine arrivals, steps and phase changes a pod may run while a request (a
+/// scrape, an API call, its driver) waits for it: tens of milliseconds of work, more
+/// than 15 s of a pod taking 10,000 requests/s brings.
+const CATCH_UP_BUDGET: u64 = 200_000;
 
 /// The longest a driver waits between moves of a pod with API requests in flight
 /// (wall time); it wakes sooner for an engine step that ends sooner.
@@ -343,10 +365,21 @@ pub struct PodHandle {
 }
 
 impl PodHandle {
-    /// The pod brought up to the clock's time.
+    /// The pod brought up to the clock's time, or as far towards it as
+    /// [`CATCH_UP_BUDGET`] goes: a scenario that asks more than the machine simulates
+    /// at the lab's speed leaves the pod behind the clock (said once, in the log),
+    /// never a scrape or a shutdown waiting on it.
     pub fn now(&self) -> MutexGuard<'_, PodRuntime> {
         let mut runtime = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
-        runtime.advance_to(self.clock.now());
+        let t = self.clock.now();
+        if !runtime.advance_within(t, CATCH_UP_BUDGET) && !runtime.said_behind {
+            runtime.said_behind = true;
+            tracing::warn!(
+                "pod {} is {:.1} s behind the clock: the scenario asks more than this machine simulates at this speed; it serves its state as of its own time",
+                runtime.spec().name,
+                t.secs_since(runtime.now)
+            );
+        }
         runtime
     }
 
@@ -467,6 +500,24 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::engine::ClientRequest;
     use crate::scenario::builtin;
+
+    /// A pod asked for more than it can simulate before a scrape comes back with
+    /// its state as of its own time, and catches up scrape by scrape.
+    #[test]
+    fn a_pod_behind_the_clock_answers_and_catches_up() {
+        let text = include_str!("../../../tests/fixtures/extremes.yaml");
+        let scenario = crate::scenario::load(text, "extremes.yaml").unwrap();
+        let fp16 = scenario.pod_index("mistral-7b-fp16").unwrap();
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        let lab = Lab::new(scenario, clock.clone());
+        let pod = lab.pod(fp16);
+        clock.advance(Duration::from_secs(3600));
+        let first = pod.now().now;
+        assert!(first < clock.now(), "{first:?}");
+        assert!(pod.scrape(Format::PrometheusText).is_some());
+        let second = pod.now().now;
+        assert!(first < second && second < clock.now(), "{second:?}");
+    }
 
     #[test]
     fn an_outage_resets_the_counters() {

@@ -24,6 +24,9 @@ use crate::clock::SimTime;
 use crate::engine::{Gpu, MemoryPlan, ModelShape, PodConfig, Traffic};
 use crate::rig::Expectation;
 
+/// The `job` label of the gateway's series, as the shipped scrape configs name it.
+pub const GATEWAY_JOB: &str = "lab-gateway";
+
 /// A validated scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -141,34 +144,71 @@ impl Scenario {
     /// A Prometheus configuration scraping every pod (job `vllm`, each with its `app`
     /// label) and the gateway (job `lab-gateway`) on `host`, every `interval`.
     pub fn scrape_config(&self, host: &str, gateway_port: u16, interval: &str) -> String {
-        let mut out = format!(
-            "# Scrapes the pods and the gateway of vllm-sim scenario `{}`.\n\
-             global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n\
-             scrape_configs:\n  - job_name: vllm\n    static_configs:\n",
-            self.name
-        );
+        use std::collections::BTreeMap;
+        #[derive(serde::Serialize)]
+        struct Config<'a> {
+            global: Global<'a>,
+            scrape_configs: Vec<Job<'a>>,
+        }
+        #[derive(serde::Serialize)]
+        struct Global<'a> {
+            scrape_interval: &'a str,
+            evaluation_interval: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Job<'a> {
+            job_name: &'a str,
+            static_configs: Vec<Targets<'a>>,
+        }
+        #[derive(serde::Serialize)]
+        struct Targets<'a> {
+            targets: Vec<String>,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            labels: BTreeMap<&'a str, &'a str>,
+        }
         let mut apps: Vec<&str> = Vec::new();
         for pod in &self.pods {
             if !apps.contains(&pod.app.as_str()) {
                 apps.push(&pod.app);
             }
         }
-        for app in apps {
-            let targets: Vec<String> = self
-                .pods
-                .iter()
-                .filter(|p| p.app == app)
-                .map(|p| format!("\"{host}:{}\"", p.port))
-                .collect();
-            out.push_str(&format!(
-                "      - targets: [{}]\n        labels: {{app: {app}}}\n",
-                targets.join(", ")
-            ));
-        }
-        out.push_str(&format!(
-            "  - job_name: lab-gateway\n    static_configs:\n      - targets: [\"{host}:{gateway_port}\"]\n"
-        ));
-        out
+        let pods = apps
+            .into_iter()
+            .map(|app| Targets {
+                targets: self
+                    .pods
+                    .iter()
+                    .filter(|p| p.app == app)
+                    .map(|p| format!("{host}:{}", p.port))
+                    .collect(),
+                labels: BTreeMap::from([("app", app)]),
+            })
+            .collect();
+        let config = Config {
+            global: Global {
+                scrape_interval: interval,
+                evaluation_interval: interval,
+            },
+            scrape_configs: vec![
+                Job {
+                    job_name: "vllm",
+                    static_configs: pods,
+                },
+                Job {
+                    job_name: GATEWAY_JOB,
+                    static_configs: vec![Targets {
+                        targets: vec![format!("{host}:{gateway_port}")],
+                        labels: BTreeMap::new(),
+                    }],
+                },
+            ],
+        };
+        let yaml = serde_saphyr::to_string(&config).unwrap_or_else(|e| format!("# {e}\n"));
+        // The name is the user's: `{:?}` keeps a newline in it from ending the comment.
+        format!(
+            "# Scrapes the pods and the gateway of vllm-sim scenario {:?}.\n{yaml}",
+            self.name
+        )
     }
 
     /// The scenario cut down to the pods whose `app` (every replica) or name is in

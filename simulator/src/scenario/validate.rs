@@ -32,6 +32,24 @@ impl Problems<'_> {
     }
 }
 
+/// Whether `name` may name a pod or a team: it becomes a label value, a Prometheus
+/// job's target label, a routing key and a Kubernetes name, so letters, digits, `.`,
+/// `_` and `-`, starting with a letter or digit, at most 63 characters.
+fn label_safe(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters"
+        ))
+    }
+}
+
 /// Turns a parsed file into a [`Scenario`], or every reason it cannot be one.
 pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, ScenarioErrors> {
     let mut problems = Problems {
@@ -50,6 +68,9 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
     let mut counts = Vec::with_capacity(raw.pods.len());
     for (i, pod) in raw.pods.iter().enumerate() {
         let name = &pod.value.name;
+        if let Err(why) = label_safe(&name.value) {
+            problems.add(&name.referenced, format!("pods[{i}].name"), why);
+        }
         if names.insert(name.value.as_str(), i).is_some() {
             problems.add(
                 &name.referenced,
@@ -93,6 +114,9 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
         let Some(team) = &pod.value.team else {
             continue;
         };
+        if let Err(why) = label_safe(&team.value) {
+            problems.add(&team.referenced, format!("pods[{i}].team"), why);
+        }
         if let Some(other) = teams.insert(team.value.as_str(), i) {
             problems.add(
                 &team.referenced,
@@ -657,11 +681,46 @@ phases:
         let rate = Traffic::Poisson { rate: 2.0 };
         assert_eq!(s.phases[0].traffic, [rate, rate, rate, Traffic::Idle]);
         assert_eq!(s.phases[1].down, [true, true, true, false]);
-        let config = s.scrape_config("sim", 8000, "15s");
-        assert!(config.contains(
-            "      - targets: [\"sim:9001\", \"sim:9002\", \"sim:9003\"]\n        labels: {app: mistral-7b-fp16}\n"
-        ));
-        assert!(config.contains("targets: [\"sim:8000\"]"));
+        let config: serde_json::Value =
+            serde_saphyr::from_str(&s.scrape_config("sim", 8000, "15s")).unwrap();
+        let jobs = &config["scrape_configs"];
+        assert_eq!(
+            jobs[0]["static_configs"][0],
+            serde_json::json!({"targets": ["sim:9001", "sim:9002", "sim:9003"], "labels": {"app": "mistral-7b-fp16"}})
+        );
+        assert_eq!(jobs[1]["job_name"], "lab-gateway");
+        assert_eq!(
+            jobs[1]["static_configs"][0]["targets"],
+            serde_json::json!(["sim:8000"])
+        );
+        // Whatever the user types, the configuration stays YAML that says it.
+        let odd: serde_json::Value =
+            serde_saphyr::from_str(&s.scrape_config("a\"b\n  - evil: 1", 8000, "15s")).unwrap();
+        assert_eq!(
+            odd["scrape_configs"][1]["static_configs"][0]["targets"][0],
+            "a\"b\n  - evil: 1:8000"
+        );
+    }
+
+    #[test]
+    fn pod_and_team_names_are_label_safe() {
+        for (from, to, field) in [
+            ("name: mistral-7b-awq", "name: \"awq\\\"x\"", "pods[1].name"),
+            (
+                "name: mistral-7b-awq",
+                "name: \"awq\\nup{job=1} 1\"",
+                "pods[1].name",
+            ),
+            ("team: baseline", "team: \"base line\"", "pods[0].team"),
+        ] {
+            let text = FLEET.replacen(from, to, 1);
+            let errors = load(&text, "f.yaml").unwrap_err().to_string();
+            assert!(
+                errors.contains(&format!("{field}: "))
+                    && errors.contains("is not a name: use letters, digits"),
+                "{to}: {errors}"
+            );
+        }
     }
 
     #[test]
