@@ -194,6 +194,20 @@ fn bad_requests_get_openai_errors_and_the_pod_keeps_serving() {
         "a".repeat(2 << 20)
     );
     assert_eq!(post(&format!("{base}/v1/completions"), &huge).0, 413);
+    // The same without a Content-Length (chunked), and larger than what is read of a
+    // declared body: still the 413, not a broken pipe.
+    let chunked = format!(
+        r#"{{"model": "mistral-7b-lora", "prompt": "{}"}}"#,
+        "a".repeat(20 << 20)
+    );
+    let mut response = agent()
+        .post(&format!("{base}/v1/completions"))
+        .header("Content-Type", "application/json")
+        .send(ureq::SendBody::from_reader(&mut chunked.as_bytes()))
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    let error: Value = response.body_mut().read_json().unwrap();
+    assert_eq!(error["type"], "BadRequestError");
     let (status, _) = post(
         &format!("{base}/v1/completions"),
         r#"{"model": "mistral-7b-lora", "prompt": "still here?", "max_tokens": 2}"#,

@@ -34,8 +34,11 @@ use super::BoxBody;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1 << 20;
-/// Most bytes of an oversized body read (and dropped) so its client sees the 413.
+/// A declared `Content-Length` above it gets its 413 before any of the body is read;
+/// up to it, an oversized body is read (and dropped) so its client sees the 413.
 const MAX_DRAIN_BYTES: usize = 8 << 20;
+/// The most of a body without `Content-Length` read and discarded before its 413.
+const MAX_CHUNKED_DRAIN_BYTES: usize = 256 << 20;
 /// How long a client may take to send its request body, from the end of its headers:
 /// a client trickling its body (slowloris) gets a 408 past it.
 pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -180,9 +183,11 @@ where
 
 /// Reads a body of at most [`MAX_BODY_BYTES`].
 ///
-/// An oversized body is read on and discarded, up to [`MAX_DRAIN_BYTES`], before the
-/// 413 goes out: a server that hangs up on a client still sending makes the client see
-/// a reset instead of the error.
+/// An oversized body is read on and discarded, to its end (within the read timeout)
+/// or up to [`MAX_CHUNKED_DRAIN_BYTES`], before the 413 goes out: a server that hangs
+/// up on a client still sending makes the client see a broken pipe instead of the
+/// error. (A `Content-Length` over [`MAX_DRAIN_BYTES`] is answered before any of it is
+/// read.)
 async fn read_body<B>(body: B) -> Result<Vec<u8>, ApiError>
 where
     B: Body<Data = Bytes>,
@@ -198,7 +203,7 @@ where
             continue;
         };
         seen += data.len();
-        if seen > MAX_DRAIN_BYTES {
+        if seen > MAX_CHUNKED_DRAIN_BYTES {
             break;
         }
         if seen <= MAX_BODY_BYTES {
