@@ -122,6 +122,7 @@ fn judge_panel(p: &PanelPlan<'_>, answers: &Answers) -> (PanelReport, Vec<Named>
         }
         Action::Run(queries) => {
             let mut loki_missing = false;
+            let mut empty = Vec::new();
             for q in queries {
                 let key = QueryKey {
                     panel: p.index,
@@ -133,17 +134,26 @@ fn judge_panel(p: &PanelPlan<'_>, answers: &Answers) -> (PanelReport, Vec<Named>
                         .messages
                         .push(format!("target {}: not queried", q.ref_id)),
                     Some(Err(e)) => report.messages.push(format!("target {}: {e}", q.ref_id)),
+                    Some(Ok(series)) if series.is_empty() => empty.push(q.ref_id.as_str()),
                     Some(Ok(series)) => named.extend(series.iter().map(|s| Named {
                         name: series_name(q.legend.as_deref(), &s.labels, &q.expr),
                         values: s.points.iter().map(|(_, v)| *v).collect(),
                     })),
                 }
             }
+            let failed_queries = !report.messages.is_empty();
+            // Every target must answer: a panel whose second query is blank is as
+            // broken as a blank panel, though it shows something.
+            if !named.is_empty() {
+                for ref_id in &empty {
+                    report.messages.push(format!("target {ref_id}: no data"));
+                }
+            }
             report.status = if loki_missing {
                 Status::Skipped(NO_LOKI.to_owned())
-            } else if !report.messages.is_empty() {
+            } else if failed_queries {
                 Status::Error
-            } else if named.is_empty() {
+            } else if named.is_empty() || !empty.is_empty() {
                 Status::NoData
             } else {
                 Status::Ok
@@ -388,6 +398,39 @@ pub(super) mod tests {
         assert_eq!(logs.status, Status::Ok);
         assert_eq!(logs.values_line(8), "{app=\"bench\"}=3 lines");
         assert_eq!(r.summary().failed, 2);
+    }
+
+    /// A panel is as broken when one of its targets answers nothing as when all do,
+    /// unless the scenario says it may be blank.
+    #[test]
+    fn every_target_must_answer() {
+        let d = dashboard::parse(BOARD).unwrap();
+        let mut a = healthy(&d);
+        a.extend(answers(&d, vec![(11, "B", Ok(vec![]))]));
+        let r = evaluate(&d, &settings(), &a, &[]);
+        let latency = r.panels.iter().find(|p| p.id == Some(11)).unwrap();
+        assert_eq!(latency.status, Status::NoData);
+        assert_eq!(latency.messages, ["target B: no data"]);
+        assert_eq!(latency.values_line(8), "AWQ=1.5 s");
+        assert_eq!(r.summary().failed, 1);
+        let skip = Expectation {
+            panel: PanelRef::Id(11),
+            series: None,
+            reduce: None,
+            color: None,
+            min: None,
+            max: None,
+            ratio_to: None,
+            skip: Some("FP16 is down in this phase".to_owned()),
+            note: "FP16 may be down".to_owned(),
+        };
+        let r = evaluate(&d, &settings(), &a, &[skip]);
+        let latency = r.panels.iter().find(|p| p.id == Some(11)).unwrap();
+        assert_eq!(
+            latency.status,
+            Status::Skipped("FP16 is down in this phase".to_owned())
+        );
+        assert_eq!(r.summary().failed, 0);
     }
 
     #[test]

@@ -37,6 +37,14 @@ pub fn verify(
     expectations: &[Expectation],
     releases: &Releases,
 ) -> Report {
+    if let Some(unreachable) = unreachable(sources, settings) {
+        return Report {
+            dashboard: dashboard.name().to_owned(),
+            title: dashboard.title.clone(),
+            unreachable: Some(unreachable),
+            ..Report::default()
+        };
+    }
     let plans = plan(dashboard, settings);
     let answers = fetch(&plans, sources);
     let mut report = evaluate(dashboard, settings, &answers, expectations);
@@ -52,6 +60,30 @@ pub fn verify(
         Err(e) => report.drift_error = Some(format!("metric drift not checked: {e}")),
     }
     report
+}
+
+/// The first given server that cannot be reached at all (refused, unresolvable,
+/// timed out), asked once with a query every server answers, and why; an error in
+/// the answer is left to the panels.
+fn unreachable(sources: &Sources, settings: &Settings) -> Option<String> {
+    let time = settings.to_ms as f64 / 1000.0;
+    let refused = |what: &str, answer: Result<Vec<Series>, ApiError>| match answer {
+        Err(e @ ApiError::Transport { .. }) => Some(format!("{what}: {e}")),
+        _ => None,
+    };
+    if let Some(grafana) = &sources.grafana {
+        let probe = grafana.query(&DsQuery {
+            datasource_type: "prometheus",
+            datasource_uid: &settings.datasource_uid,
+            expr: "vector(1)",
+            legend_format: None,
+            kind: &QueryKind::Instant { time },
+            max_data_points: None,
+        });
+        return refused("Grafana", probe);
+    }
+    let prometheus = sources.prometheus.as_ref()?;
+    refused("Prometheus", prometheus.query("vector(1)", time))
 }
 
 /// How long the metric-name lookup through Grafana's proxy may take.
@@ -137,5 +169,41 @@ fn ask(
             }),
             None => Err(ApiError::Decode("no Loki server given".to_owned())),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rig::dashboard;
+    use crate::rig::evaluate::tests::{BOARD, settings};
+    use crate::rig::report::Format;
+
+    /// A Prometheus nobody answers at is one error up front, not a row per panel.
+    #[test]
+    fn an_unreachable_prometheus_is_one_error() {
+        let d = dashboard::parse(BOARD).unwrap();
+        let sources = Sources {
+            prometheus: Some(Prometheus::new(
+                "http://user:s3cr3t@127.0.0.1:9",
+                Duration::from_secs(2),
+            )),
+            loki: None,
+            grafana: None,
+        };
+        let releases = Releases::default();
+        let r = verify(&d, &settings(), &sources, &[], &releases);
+        let error = r.unreachable.clone().expect("unreachable");
+        assert!(
+            error.starts_with("Prometheus: cannot query http://127.0.0.1:9/"),
+            "{error}"
+        );
+        assert!(r.panels.is_empty());
+        assert_eq!(r.summary().failed, 1);
+        for format in [Format::Table, Format::Json, Format::Junit] {
+            let text = r.render(format);
+            assert_eq!(text.matches("cannot query").count(), 1, "{text}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
     }
 }

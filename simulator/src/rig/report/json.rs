@@ -87,6 +87,7 @@ pub fn document(report: &Report) -> Value {
         "expectations": expectations,
         "drift": drift,
         "drift_error": report.drift_error,
+        "error": report.unreachable,
         "summary": {"ok": s.ok, "failed": s.failed, "skipped": s.skipped, "total": s.total()},
     })
 }

@@ -18,6 +18,13 @@ pub fn render(report: &Report) -> String {
         s.failed,
         s.skipped
     );
+    if let Some(e) = &report.unreachable {
+        let _ = writeln!(
+            out,
+            "  <testcase classname=\"{class}\" name=\"datasources\">\n    <failure message=\"{}\">Nothing was checked.</failure>\n  </testcase>",
+            escape(e)
+        );
+    }
     for (i, p) in report.panels.iter().enumerate() {
         let name = escape(&case_name(p));
         let _ = write!(out, "  <testcase classname=\"{class}\" name=\"{name}\"");

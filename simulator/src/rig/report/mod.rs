@@ -28,6 +28,9 @@ pub struct Report {
     pub drift: Vec<super::Drift>,
     /// Why drift could not be looked for, when it could not.
     pub drift_error: Option<String>,
+    /// A datasource that could not be reached, found before any panel was asked:
+    /// then nothing was checked, and the run fails with this one error.
+    pub unreachable: Option<String>,
 }
 
 /// What one panel showed.
@@ -263,6 +266,9 @@ impl Report {
     /// Panels and expectations, counted.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
+        if self.unreachable.is_some() {
+            s.failed += 1;
+        }
         for p in &self.panels {
             match p.status {
                 Status::Ok => s.ok += 1,
@@ -388,6 +394,7 @@ pub(crate) mod sample {
                 answer: Ok(4),
             }],
             drift_error: None,
+            unreachable: None,
             expectations: vec![
                 ExpectationReport {
                     panel: Some(1),

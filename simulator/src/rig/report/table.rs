@@ -32,6 +32,10 @@ pub fn render(report: &Report) -> String {
         Some(t) => out.push_str(&format!("{t} ({})\n", report.dashboard)),
         None => out.push_str(&format!("{}\n", report.dashboard)),
     }
+    if let Some(e) = &report.unreachable {
+        out.push_str(&format!("\nerror: {e}\nNothing was checked.\n"));
+        return out;
+    }
     out.push_str(&format!(
         "\n  {:>wi$}  {:<wt$}  {:<ws$}  DETAILS\n",
         "ID", "TITLE", "STATUS"
