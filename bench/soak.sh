@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Soak test: DURATION of concurrent /metrics scrapes on every pod and the gateway and
 # streamed completions on a pod and through the gateway (wrk), against the idle lab of
-# bench/quiet.yaml at --speed 100. Samples the simulator's RSS every second.
+# bench/quiet.yaml at --speed 100, while bench/python/soak_check.py cuts streams on
+# every pod mid-way and checks every pod's counters never go down. Samples the
+# simulator's RSS every second.
 #
-# Passes (exit 0) when no request failed (wrk's non-2xx responses and socket errors)
-# and the RSS after WARMUP stays within 10% (its max over its min); prints the counts
-# and the first, last and max RSS either way.
+# Passes (exit 0) when no request failed (wrk's non-2xx responses and socket errors),
+# no counter went down, every pod's running and waiting gauges read 0 within a second
+# of the last client ending, and the RSS after WARMUP stays within 10% (its max over
+# its min); prints the counts and the first, last and max RSS either way.
 #
 #   bench/soak.sh [DURATION] [CONNECTIONS]   (defaults 60 and 16; seconds; needs wrk)
 #   WARMUP=10 (seconds) TOLERANCE=10 (percent)
@@ -49,6 +52,9 @@ done
 run scrape-gateway http://127.0.0.1:18300/metrics
 run stream-pod -s "$work/stream.lua" http://127.0.0.1:18302/v1/completions
 run stream-gateway -s "$work/stream.lua" http://127.0.0.1:18300/quantization/v1/completions
+python3 bench/python/soak_check.py "$duration" "$work/clients-done" 18301 18302 18303 18304 \
+  >"$work/check.txt" 2>&1 &
+check=$!
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$sim/status"; }
 : >"$work/rss"
@@ -59,6 +65,8 @@ done
 for pid in "${pids[@]}"; do
   wait "$pid" || true
 done
+touch "$work/clients-done"
+wait "$check" && checked=0 || checked=1
 
 echo "== soak: ${duration}s, wrk -t1 -c$connections per run, $(nproc) cores"
 errors=0
@@ -80,6 +88,9 @@ for name in "${runs[@]}"; do
   errors=$((errors + non2xx + socket))
   printf '%-16s %10s %10s %10s %8s\n' "$name" "$requests" "$rps" "$non2xx" "$socket"
 done
+
+cat "$work/check.txt"
+errors=$((errors + checked))
 
 awk -v warmup="$warmup" -v tolerance="$tolerance" -v errors="$errors" '
   NR == 1 { first = $2 }
