@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use vllm_sim::clock::SimTime;
-use vllm_sim::lab::PodRuntime;
+use vllm_sim::exposition::Format;
+use vllm_sim::lab::{BackfillPlan, PodRuntime, backfill};
 use vllm_sim::scenario::{BUILTIN, ScenarioErrors, load};
 
 /// The name errors carry.
@@ -320,7 +321,8 @@ proptest! {
 proptest! {
     #![proptest_config(config(100))]
 
-    /// A changed scenario that loads also runs: every pod, 20 simulated seconds.
+    /// A changed scenario that loads also runs (every pod, 20 simulated seconds,
+    /// its /metrics rendered) and backfills (a minute of history).
     #[test]
     fn mutated_scenarios_that_load_also_run(
         scenario in 0..BUILTIN.len(),
@@ -335,7 +337,21 @@ proptest! {
             for i in 0..scenario.pods.len() {
                 let mut pod = PodRuntime::new(scenario.clone(), i, 1.7e9);
                 pod.advance_to(SimTime::from_secs_f64(20.0));
+                if let Some(metrics) = pod.metrics() {
+                    let mut text = String::new();
+                    metrics.encode(Format::PrometheusText, &mut text);
+                    prop_assert!(text.contains("# TYPE "));
+                }
             }
+            let plan = BackfillPlan {
+                start_unix_secs: 1.7e9,
+                duration: Duration::from_secs(60),
+                interval: Duration::from_secs(15),
+                job: "vllm".to_owned(),
+                host: "127.0.0.1".to_owned(),
+                gateway_port: 8000,
+            };
+            drop(backfill(scenario, &plan));
         }
     }
 }

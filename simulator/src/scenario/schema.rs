@@ -166,9 +166,9 @@ pub(super) struct ModelFile {
     pub(super) quantization: QuantizationName,
     pub(super) params_b: Option<In<Params>>,
     pub(super) unquantized_params_b: Option<In<SomeParams>>,
-    pub(super) layers: Option<NonZeroU32>,
-    pub(super) kv_heads: Option<NonZeroU32>,
-    pub(super) head_dim: Option<NonZeroU32>,
+    pub(super) layers: Option<Int<1, 1024>>,
+    pub(super) kv_heads: Option<Int<1, 1024>>,
+    pub(super) head_dim: Option<Int<1, 4096>>,
 }
 
 /// How the weights are stored.
@@ -184,30 +184,29 @@ pub(super) enum QuantizationName {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct EngineFile {
-    pub(super) max_model_len: NonZeroU32,
-    pub(super) max_num_seqs: NonZeroU32,
-    pub(super) max_num_batched_tokens: Option<NonZeroU32>,
+    pub(super) max_model_len: Int<16, 1_048_576>,
+    pub(super) max_num_seqs: Int<1, 65_536>,
+    pub(super) max_num_batched_tokens: Option<Int<1, 4_194_304>>,
     /// The release's default when absent (0.9, or 0.92 from vLLM 0.20).
     pub(super) gpu_memory_utilization: Option<In<Utilization>>,
-    pub(super) block_size: NonZeroU32,
-    pub(super) swap_space_gib: u32,
+    pub(super) block_size: Int<1, 256>,
+    pub(super) swap_space_gib: Int<0, 1024>,
     /// Activations, CUDA graphs and non-torch memory, which vLLM's profiling run
     /// subtracts before sizing the KV cache.
     pub(super) overhead_gib: In<OverheadGib>,
     /// `--max-num-queued-reqs` (vLLM 0.32 on): unfinished requests beyond it get 503.
-    pub(super) max_num_queued_reqs: Option<NonZeroU32>,
+    pub(super) max_num_queued_reqs: Option<Int<1, 1_000_000>>,
 }
 
 impl Default for EngineFile {
     fn default() -> Self {
-        let nz = |n| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         EngineFile {
-            max_model_len: nz(4096),
-            max_num_seqs: nz(256),
+            max_model_len: Int(4096),
+            max_num_seqs: Int(256),
             max_num_batched_tokens: None,
             gpu_memory_utilization: None,
-            block_size: nz(16),
-            swap_space_gib: 4,
+            block_size: Int(16),
+            swap_space_gib: Int(4),
             overhead_gib: In::new(1.2),
             max_num_queued_reqs: None,
         }
@@ -220,14 +219,14 @@ impl Default for EngineFile {
 pub(super) struct LoraFile {
     pub(super) adapter: String,
     #[serde(default = "one")]
-    pub(super) max_lora: NonZeroU32,
+    pub(super) max_lora: Int<1, 256>,
     /// Step-time overhead of the adapter, as a fraction.
     #[serde(default = "default_lora_overhead")]
     pub(super) step_overhead: In<StepOverhead>,
 }
 
-fn one() -> NonZeroU32 {
-    NonZeroU32::MIN
+fn one() -> Int<1, 256> {
+    Int(1)
 }
 
 fn default_lora_overhead() -> In<StepOverhead> {
@@ -240,11 +239,11 @@ fn default_lora_overhead() -> In<StepOverhead> {
 pub(super) struct WorkloadFile {
     pub(super) prompt_tokens: Spanned<LengthFile>,
     pub(super) output_tokens: Spanned<LengthFile>,
-    pub(super) max_tokens: NonZeroU32,
+    pub(super) max_tokens: Int<1, 1_048_576>,
     /// Tokens at the start of every prompt shared by all requests (a system prompt),
     /// which the prefix cache of releases that have it on serves.
     #[serde(default)]
-    pub(super) shared_prefix_tokens: u32,
+    pub(super) shared_prefix_tokens: Int<0, 1_048_576>,
 }
 
 /// A token-length distribution.
@@ -368,6 +367,28 @@ ranges! {
     Utilization: 0.0 (excluded) ..= 1.0;
     /// A probability.
     Probability: 0.0 ..= 1.0;
+}
+
+/// A whole number from `MIN` to `MAX` (docs/scenarios.md, "Ranges").
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Int<const MIN: u32, const MAX: u32>(pub(super) u32);
+
+impl<const MIN: u32, const MAX: u32> Int<MIN, MAX> {
+    pub(super) fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Int<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        match u32::try_from(v) {
+            Ok(n) if (MIN..=MAX).contains(&n) => Ok(Int(n)),
+            _ => Err(de::Error::custom(format_args!(
+                "must be from {MIN} to {MAX}, got {v}"
+            ))),
+        }
+    }
 }
 
 /// A duration such as `90s`, `5m` or `1h 30m`.

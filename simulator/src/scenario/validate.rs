@@ -329,7 +329,7 @@ fn pod(
             prompt_tokens: prompt?,
             output_tokens: output?,
             max_tokens: workload.max_tokens.get(),
-            shared_prefix_tokens: workload.shared_prefix_tokens,
+            shared_prefix_tokens: workload.shared_prefix_tokens.get(),
         },
         lora: p.lora.is_some(),
         prefix_caching: false,
@@ -357,7 +357,7 @@ fn pod(
         memory,
         gpu_memory_utilization: utilization,
         gpu_memory_utilization_given: engine.gpu_memory_utilization.is_some(),
-        swap_space_gib: engine.swap_space_gib,
+        swap_space_gib: engine.swap_space_gib.get(),
         lora: p.lora.as_ref().map(|l| LoraSpec {
             adapter: l.adapter.clone(),
             max_lora: l.max_lora.get(),
@@ -918,6 +918,11 @@ phases:
                 "{concurrency: 3}",
                 "{concurrency: 3, think_time: 5y}",
                 "think_time must be at most 1day, got 5years",
+            ),
+            (
+                "max_tokens: 64",
+                "max_tokens: 4294967295",
+                "pods[0].workload.max_tokens: must be from 1 to 1048576, got 4294967295",
             ),
         ];
         for (from, to, expected) in cases {
