@@ -189,6 +189,7 @@ def describe_release(version, wheel, prom_version, sources, result):
         "serving": serving(sources, result["asgi"], result["instrumented"]),
         "finish_reasons": finish,
         "error_body": error_body(sources),
+        "sleep_mode": sleep_mode(sources),
         "defaults": result["defaults"],
         "cache_config_info": cache_config_labels(result),
         "families": families,
@@ -214,6 +215,16 @@ def error_body(sources):
                     return "flat"
                 raise GenerationError(f"ErrorResponse has fields {fields}")
     raise GenerationError("no ErrorResponse in entrypoints/**/protocol.py")
+
+
+def sleep_mode(sources):
+    """Whether the OpenAI server's engine can sleep: the engine client it runs
+    (V0's AsyncLLMEngine, V1's AsyncLLM) has an async `sleep`."""
+    for engine in ("engine/async_llm_engine.py", "v1/engine/async_llm.py"):
+        path = sources / "vllm" / engine
+        if path.exists() and "async def sleep(" in path.read_text():
+            return True
+    return False
 
 
 def v0_finish_reasons(sources):

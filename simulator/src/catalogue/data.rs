@@ -97,6 +97,7 @@ fn parse(name: &str, text: &str, signals: &HashMap<String, Feeds>) -> Release {
         serving: file.serving,
         finish_reasons: file.finish_reasons,
         error_body: file.error_body,
+        sleep_mode: file.sleep_mode,
         defaults: file.defaults,
         cache_config_info: file.cache_config_info,
         prefill_decode_swapped: file.prefill_decode_swapped,
@@ -201,6 +202,8 @@ struct ReleaseFile {
     serving: Vec<Serving>,
     finish_reasons: Vec<String>,
     error_body: super::ErrorBody,
+    #[serde(default)]
+    sleep_mode: bool,
     defaults: super::Defaults,
     cache_config_info: Vec<super::CacheLabel>,
     families: Vec<FamilyFile>,

@@ -148,8 +148,10 @@ pub enum Signal {
     AvgPromptThroughput,
     /// Generation throughput over the last log interval.
     AvgGenerationThroughput,
-    /// 1: the engine is awake (no scenario puts a pod to sleep).
+    /// 1 while the engine is awake, 0 while a scenario phase has it asleep.
     Awake,
+    /// 1 while the engine sleeps at level 1 (its weights offloaded).
+    WeightsOffloaded,
     /// Prompt tokens computed, not found in the prefix cache.
     PromptTokensComputed,
     /// Tokens of preempted requests computed again.
@@ -323,6 +325,8 @@ pub struct Release {
     pub finish_reasons: Vec<String>,
     /// The shape of its API errors.
     pub error_body: ErrorBody,
+    /// Whether its OpenAI server's engine can sleep (vLLM's sleep mode).
+    pub sleep_mode: bool,
     /// Its engine-argument defaults.
     pub defaults: Defaults,
     /// The labels of `vllm:cache_config_info`, sorted.

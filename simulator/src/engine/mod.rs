@@ -171,6 +171,8 @@ pub struct Pod {
     last_log: SimTime,
     /// Whether the workload's shared prompt prefix is in the prefix cache.
     prefix_warm: bool,
+    /// In vLLM's sleep mode: nothing is scheduled until it wakes.
+    asleep: bool,
 }
 
 impl Pod {
@@ -191,12 +193,45 @@ impl Pod {
             log_generation_tokens: 0,
             last_log: now,
             prefix_warm: false,
+            asleep: false,
         }
     }
 
     /// Switches the arrival process at `at` (no earlier than the engine's own time).
     pub fn set_traffic(&mut self, traffic: Traffic, at: SimTime) {
         self.workload.set_traffic(traffic, at.max(self.now));
+    }
+
+    /// Puts the engine to sleep (vLLM's `sleep`, level 1, whose default pause mode
+    /// aborts every request in flight and offloads the weights, freeing the KV cache)
+    /// or wakes it. Asleep, it takes requests and schedules none of them.
+    pub fn set_asleep(&mut self, asleep: bool, sink: &mut impl EventSink) {
+        if asleep == self.asleep {
+            return;
+        }
+        self.asleep = asleep;
+        if !asleep {
+            return;
+        }
+        let now = self.now;
+        let in_flight: Vec<Seq> = self
+            .running
+            .drain(..)
+            .chain(self.waiting.drain(..))
+            .collect();
+        for seq in in_flight {
+            self.finish(seq, FinishReason::Abort, now, sink);
+        }
+        self.prefix_warm = false;
+        sink.step(&StepStats {
+            at: now,
+            ..StepStats::default()
+        });
+    }
+
+    /// Whether the engine is asleep.
+    pub fn asleep(&self) -> bool {
+        self.asleep
     }
 
     /// The engine's time: every step that ends by then has run.
@@ -355,6 +390,18 @@ impl Pod {
                 }
                 self.waiting
                     .push_back(Seq::new(arrival, self.config.max_model_len));
+            }
+            if self.asleep {
+                // Requests queue; nothing runs, nor logs, until it wakes.
+                match self.next_arrival() {
+                    Some(t) if t <= until => self.now = t.max(self.now),
+                    _ => {
+                        self.now = self.now.max(until);
+                        return true;
+                    }
+                }
+                *budget = budget.saturating_sub(1);
+                continue;
             }
             if self.running.is_empty() && self.waiting.is_empty() {
                 let arrival = self.next_arrival();

@@ -193,6 +193,7 @@ impl PodRuntime {
     fn enter_phase(&mut self) {
         let (phase, _) = self.scenario.phase_at(self.now);
         let (down, traffic) = (phase.down[self.index], phase.traffic[self.index]);
+        let asleep = phase.asleep[self.index];
         if down {
             self.live = None;
             self.clients.pod_down();
@@ -217,6 +218,15 @@ impl PodRuntime {
         if live.traffic != traffic {
             live.engine.set_traffic(traffic, now);
             live.traffic = traffic;
+        }
+        if live.engine.asleep() != asleep {
+            let mut sink = Tee {
+                metrics: &mut live.metrics,
+                clients: &mut self.clients,
+                gateway: self.gateway.as_mut(),
+            };
+            live.engine.set_asleep(asleep, &mut sink);
+            live.metrics.sleep_state(asleep);
         }
     }
 
@@ -500,6 +510,51 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::engine::ClientRequest;
     use crate::scenario::builtin;
+
+    /// A phase that puts a pod to sleep: vLLM 0.33's sleep-state gauges flip, the
+    /// requests in flight are aborted, new ones queue until it wakes.
+    #[test]
+    fn a_sleeping_pod_queues_and_wakes() {
+        let healthy = crate::scenario::BUILTIN[0].1;
+        let mut text =
+            healthy[..healthy.find("phases:").unwrap()].replace("name: healthy", "name: naps");
+        text.push_str(
+            "profile: vllm-0.33.0\nrepeat: false\nphases:\n  - name: busy\n    duration: 1m\n    traffic: {mistral-7b-awq: {concurrency: 10}}\n  - name: nap\n    duration: 1m\n    traffic: {mistral-7b-awq: {concurrency: 10}}\n    sleep: [mistral-7b-awq]\n  - name: awake\n    traffic: {mistral-7b-awq: {concurrency: 10}}\n",
+        );
+        let scenario = crate::scenario::load(&text, "naps.yaml").unwrap();
+        let awq = scenario.pod_index("mistral-7b-awq").unwrap();
+        let clock = Arc::new(ManualClock::new(1.7e9));
+        let lab = Lab::new(scenario, clock.clone());
+        let pod = lab.pod(awq);
+        let sample = |name: &str| -> f64 {
+            let text = pod.scrape(Format::PrometheusText).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        let labels = r#"engine="0",model_name="mistral-7b-awq""#;
+        let awake = format!(r#"vllm:engine_sleep_state{{{labels},sleep_state="awake"}}"#);
+        let offloaded =
+            format!(r#"vllm:engine_sleep_state{{{labels},sleep_state="weights_offloaded"}}"#);
+        let running = format!("vllm:num_requests_running{{{labels}}}");
+        let waiting = format!("vllm:num_requests_waiting{{{labels}}}");
+        let generated = format!("vllm:generation_tokens_total{{{labels}}}");
+        clock.advance(Duration::from_secs(50));
+        assert_eq!((sample(&awake), sample(&offloaded)), (1.0, 0.0));
+        assert!(sample(&running) > 0.0);
+        clock.advance(Duration::from_secs(30));
+        assert_eq!((sample(&awake), sample(&offloaded)), (0.0, 1.0));
+        // vLLM records no scheduler stats while asleep: the gauges hold the state the
+        // abort left, though the users' requests queue.
+        assert_eq!((sample(&running), sample(&waiting)), (0.0, 0.0));
+        assert_eq!(pod.now().engine().unwrap().waiting(), 10);
+        let asleep = sample(&generated);
+        clock.advance(Duration::from_secs(20));
+        assert_eq!(sample(&generated), asleep, "nothing runs asleep");
+        clock.advance(Duration::from_secs(30));
+        assert_eq!((sample(&awake), sample(&offloaded)), (1.0, 0.0));
+        assert!(sample(&generated) > asleep);
+    }
 
     /// A pod asked for more than it can simulate before a scrape comes back with
     /// its state as of its own time, and catches up scrape by scrape.

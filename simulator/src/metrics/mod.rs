@@ -221,8 +221,7 @@ impl PodMetrics {
             parents: HashMap::new(),
         };
         metrics.create_children_at_startup();
-        // No scenario puts a pod to sleep.
-        metrics.set(Signal::Awake, 1.0);
+        metrics.sleep_state(false);
         let started = metrics.info.started_unix_secs;
         metrics.set(Signal::ProcessStartTime, started);
         metrics.set(Signal::Info, 1.0);
@@ -412,6 +411,13 @@ impl PodMetrics {
                 .map(|&i| families.child(i, &labels, now_unix_secs))
                 .collect()
         })
+    }
+
+    /// The engine's sleep state, as vLLM's `record_sleep_state` sets it for sleep
+    /// level 1: `awake` 1, or `weights_offloaded` 1 while asleep.
+    pub fn sleep_state(&mut self, asleep: bool) {
+        self.set(Signal::Awake, if asleep { 0.0 } else { 1.0 });
+        self.set(Signal::WeightsOffloaded, if asleep { 1.0 } else { 0.0 });
     }
 
     /// The stats vLLM records per finished request (V1) or sequence group (V0).

@@ -138,6 +138,8 @@ pub struct Phase {
     pub traffic: Vec<Traffic>,
     /// Whether each pod is down, by pod index.
     pub down: Vec<bool>,
+    /// Whether each pod is asleep (vLLM's sleep mode, level 1), by pod index.
+    pub asleep: Vec<bool>,
 }
 
 impl Scenario {
@@ -235,6 +237,7 @@ impl Scenario {
         for phase in &mut self.phases {
             retain_kept(&mut phase.traffic, &kept);
             retain_kept(&mut phase.down, &kept);
+            retain_kept(&mut phase.asleep, &kept);
         }
         Ok(self)
     }

@@ -264,6 +264,9 @@ pub(super) struct PhaseFile {
     pub(super) traffic: BTreeMap<String, Spanned<TrafficFile>>,
     #[serde(default)]
     pub(super) down: Vec<Spanned<String>>,
+    /// Pods put to sleep (vLLM's sleep mode, level 1) for the phase.
+    #[serde(default)]
+    pub(super) sleep: Vec<Spanned<String>>,
 }
 
 /// One pod's traffic during a phase: `rate` (open loop) or `concurrency` (closed loop).

@@ -428,6 +428,7 @@ fn replicate(pods: Vec<PodSpec>, phases: Vec<Phase>, counts: &[u32]) -> (Vec<Pod
         .map(|phase| Phase {
             traffic: per_replica(&phase.traffic, counts),
             down: per_replica(&phase.down, counts),
+            asleep: per_replica(&phase.asleep, counts),
             ..phase
         })
         .collect();
@@ -542,22 +543,45 @@ fn phases(
                 None => problems.add(&t.referenced, field, format!("no pod is called `{pod}`")),
             }
         }
-        let mut down = vec![false; raw.pods.len()];
-        for (j, name) in p.down.iter().enumerate() {
-            match names.get(name.value.as_str()) {
-                Some(&k) => down[k] = true,
-                None => problems.add(
-                    &name.referenced,
-                    format!("phases[{i}].down[{j}]"),
-                    format!("no pod is called `{}`", name.value),
-                ),
+        let mut named = |list: &[Spanned<String>], what: &str| {
+            let mut marked = vec![false; raw.pods.len()];
+            for (j, name) in list.iter().enumerate() {
+                match names.get(name.value.as_str()) {
+                    Some(&k) => marked[k] = true,
+                    None => problems.add(
+                        &name.referenced,
+                        format!("phases[{i}].{what}[{j}]"),
+                        format!("no pod is called `{}`", name.value),
+                    ),
+                }
             }
+            marked
+        };
+        let down = named(&p.down, "down");
+        let asleep = named(&p.sleep, "sleep");
+        for (j, name) in p.sleep.iter().enumerate() {
+            let Some(&k) = names.get(name.value.as_str()) else {
+                continue;
+            };
+            let profile = raw.pods[k].value.profile.as_ref().unwrap_or(&raw.profile).0;
+            let why = if down[k] {
+                format!("`{}` is down in this phase: it cannot sleep", name.value)
+            } else if !profile.release().sleep_mode {
+                format!(
+                    "`{}` runs {profile}, whose server has no sleep mode",
+                    name.value
+                )
+            } else {
+                continue;
+            };
+            problems.add(&name.referenced, format!("phases[{i}].sleep[{j}]"), why);
         }
         out.push(Phase {
             name: p.name.clone(),
             duration,
             traffic,
             down,
+            asleep,
         });
     }
     out
@@ -697,6 +721,31 @@ phases:
             odd["scrape_configs"][1]["static_configs"][0]["targets"][0],
             "a\"b\n  - evil: 1:8000"
         );
+    }
+
+    #[test]
+    fn only_a_release_with_sleep_mode_sleeps() {
+        let napping = FLEET.replace(
+            "    down: [mistral-7b-fp16]",
+            "    down: [mistral-7b-fp16]\n    sleep: [mistral-7b-awq, mistral-7b-fp16]",
+        );
+        let errors = load(&napping, "f.yaml").unwrap_err().to_string();
+        assert!(
+            errors.contains("phases[1].sleep[0]: `mistral-7b-awq` runs vllm-0.6.4, whose server has no sleep mode"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains(
+                "phases[1].sleep[1]: `mistral-7b-fp16` is down in this phase: it cannot sleep"
+            ),
+            "{errors}"
+        );
+        let on_033 = format!(
+            "profile: vllm-0.33.0\n{}",
+            napping.replace(", mistral-7b-fp16]", "]")
+        );
+        let s = load(&on_033, "f.yaml").unwrap();
+        assert_eq!(s.phases[1].asleep, [false, false, false, true]);
     }
 
     #[test]
