@@ -139,6 +139,22 @@ impl Write for Stack {
     }
 }
 
+/// `name="value",...` for `pairs`, every value escaped: the target labels a
+/// backfill adds to each sample, whatever the user typed for host or job.
+pub fn label_pairs(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        escaped(value, true, &mut out);
+        out.push('"');
+    }
+    out
+}
+
 /// Appends a label value or HELP text escaped as prometheus_client escapes it:
 /// backslash and newline always, the double quote in label values (and, in
 /// OpenMetrics, in HELP text too).
@@ -293,6 +309,14 @@ mod tests {
             "h_bucket{engine=\"0\",le=\"1.0\",model_name=\"m\"} 2.0\n\
              h_bucket{le=\"+Inf\"} 2.0\n\
              h_sum{a\"b=\"x\\\\y\\nz\\\"\"} 0.5\n"
+        );
+    }
+
+    #[test]
+    fn target_labels_are_escaped() {
+        assert_eq!(
+            label_pairs(&[("instance", "a\"b\nup{x=\"1\"} 1:8001"), ("job", "vllm")]),
+            r#"instance="a\"b\nup{x=\"1\"} 1:8001",job="vllm""#
         );
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::{GATEWAY_JOB, GatewayCounts, PodRuntime};
 use crate::clock::SimTime;
+use crate::exposition::text::label_pairs;
 use crate::exposition::{self, BackfillWriter, Format};
 use crate::gateway::GatewayMetrics;
 use crate::scenario::Scenario;
@@ -81,10 +82,8 @@ fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> 
     let gateway = GatewayMetrics::default();
     let mut registry = prometheus_client::registry::Registry::default();
     gateway.register(&mut registry);
-    let target = format!(
-        "instance=\"{}:{}\",job=\"{GATEWAY_JOB}\"",
-        plan.host, plan.gateway_port
-    );
+    let instance = format!("{}:{}", plan.host, plan.gateway_port);
+    let target = label_pairs(&[("instance", &instance), ("job", GATEWAY_JOB)]);
     let mut writer = BackfillWriter::new();
     let mut body = String::new();
     for (k, &(_, millis)) in scrapes.iter().enumerate() {
@@ -122,10 +121,12 @@ fn pod_history(
     let mut pod = PodRuntime::new(scenario.clone(), index, plan.start_unix_secs);
     pod.route(GatewayCounts::Journal(Vec::new()));
     let spec = pod.spec();
-    let target = format!(
-        "app=\"{}\",instance=\"{}:{}\",job=\"{}\"",
-        spec.app, plan.host, spec.port, plan.job
-    );
+    let instance = format!("{}:{}", plan.host, spec.port);
+    let target = label_pairs(&[
+        ("app", &spec.app),
+        ("instance", &instance),
+        ("job", &plan.job),
+    ]);
     let team = spec.team.clone();
     let mut writer = BackfillWriter::new();
     let mut journal = Vec::with_capacity(scrapes.len());
