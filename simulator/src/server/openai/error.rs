@@ -59,6 +59,19 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The `data:` event of a stream that fails, as vLLM's
+    /// `create_streaming_error_response` writes it: `{"error": <the flat error>}` up
+    /// to 0.10.0, the nested `ErrorResponse` itself (also `{"error": {...}}`, without
+    /// `object`) from 0.10.1.
+    pub(crate) fn to_stream_json(&self, shape: ErrorBody) -> serde_json::Value {
+        match (shape, self.to_json(shape).1) {
+            (ErrorBody::Flat, flat) => serde_json::json!({ "error": flat }),
+            (ErrorBody::Nested, nested) => nested,
+        }
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -75,5 +88,23 @@ impl fmt::Display for ApiError {
                 "The engine is currently busy and cannot accept new requests. Please try again later or on a different instance.",
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failing stream's event in each release's shape (vLLM's
+    /// `create_streaming_error_response`, 0.10.0 and 0.10.1).
+    #[test]
+    fn stream_errors_take_their_releases_shape() {
+        let flat = ApiError::Unavailable.to_stream_json(ErrorBody::Flat);
+        assert_eq!(flat["error"]["object"], "error");
+        assert_eq!(flat["error"]["code"], 503);
+        let nested = ApiError::Unavailable.to_stream_json(ErrorBody::Nested);
+        assert_eq!(nested["error"]["code"], 503);
+        assert!(nested["error"].get("object").is_none(), "{nested}");
+        assert_eq!(nested.as_object().unwrap().len(), 1);
     }
 }

@@ -411,7 +411,8 @@ impl Job {
         let created = pod.unix_now() as u64;
         if self.stream {
             let (tx, body) = SseBody::channel();
-            tokio::spawn(self.stream(id, created, choices, guard, tx));
+            let error_shape = error_body(&pod);
+            tokio::spawn(self.stream(id, created, choices, guard, tx, error_shape));
             let mut r = Response::new(body.boxed());
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -480,6 +481,7 @@ impl Job {
         choices: Vec<(u64, mpsc::UnboundedReceiver<ClientEvent>)>,
         mut guard: AbortGuard,
         tx: mpsc::Sender<Bytes>,
+        error_shape: ErrorBody,
     ) {
         let (merged_tx, mut merged) = mpsc::unbounded_channel();
         let mut requests = Vec::new();
@@ -534,8 +536,8 @@ impl Job {
                     ("", Some(reason))
                 }
                 ClientEvent::PodDown => {
-                    let (_, body) = ApiError::Unavailable.to_json(ErrorBody::Flat);
-                    let _ = tx.send(stream::event(&json!({"error": body}))).await;
+                    let body = ApiError::Unavailable.to_stream_json(error_shape);
+                    let _ = tx.send(stream::event(&body)).await;
                     break;
                 }
             };
