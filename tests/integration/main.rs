@@ -14,6 +14,7 @@
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
 //!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
+//! - `rules`: the lab's alerting and recording rules, through promtool;
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab;
 //! - `migrate`: the shipped dashboard on vLLM 0.33.0, before and after `vllm-sim
 //!   migrate`.
@@ -31,5 +32,6 @@ mod gateway;
 mod k8s;
 mod migrate;
 mod openai;
+mod rules;
 mod scenarios;
 mod verify;
