@@ -5,12 +5,12 @@
 //! It neither judges answers nor records them; a failed completion is an answer with
 //! an `error`, never a panic or an abort.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::prompts::Prompt;
-use super::run::BenchError;
 
 /// A blocking client of the gateway at one base URL.
 #[derive(Clone, Debug)]
@@ -178,6 +178,56 @@ fn error_message(body: &str) -> String {
 fn excerpt(body: &str) -> String {
     body.chars().take(200).collect::<String>().trim().to_owned()
 }
+
+/// What prevents a run from starting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BenchError {
+    /// The gateway did not answer at all.
+    Unreachable {
+        /// The URL asked.
+        url: String,
+        /// The client's error.
+        message: String,
+    },
+    /// The gateway refused to list a team's model (unknown team, say).
+    Team {
+        /// The team.
+        team: String,
+        /// The URL asked.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The error body's message.
+        message: String,
+    },
+    /// The model list had no model id.
+    NoModel {
+        /// The URL asked.
+        url: String,
+    },
+}
+
+impl fmt::Display for BenchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BenchError::Unreachable { url, message } => {
+                write!(f, "the gateway is unreachable at {url}: {message}")
+            }
+            BenchError::Team {
+                team,
+                url,
+                status,
+                message,
+            } => write!(
+                f,
+                "the gateway cannot list team {team}'s model ({url}: HTTP {status}: {message})"
+            ),
+            BenchError::NoModel { url } => write!(f, "{url} lists no model"),
+        }
+    }
+}
+
+impl std::error::Error for BenchError {}
 
 #[cfg(test)]
 mod tests {

@@ -24,9 +24,10 @@ pub mod summary;
 #[cfg(test)]
 mod tests;
 
+pub use client::BenchError;
 pub use metrics::HarnessMetrics;
 pub use prompts::{Prompt, prompts};
 pub use result::HarnessResult;
-pub use run::{BenchConfig, BenchError, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, run};
+pub use run::{BenchConfig, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, run};
 pub use suite::{BASELINE_TEAM, SUITES, Suite};
 pub use summary::summary;

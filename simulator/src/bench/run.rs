@@ -7,7 +7,6 @@
 //! One failed request never stops a run: it becomes a failed result with an `error`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -17,7 +16,7 @@ use indicatif::ProgressBar;
 
 use crate::scenario::Scenario;
 
-use super::client::{Client, Completion};
+use super::client::{BenchError, Client, Completion};
 use super::metrics::HarnessMetrics;
 use super::prompts::{Prompt, prompts};
 use super::result::HarnessResult;
@@ -64,56 +63,6 @@ impl BenchConfig {
         }
     }
 }
-
-/// What prevents a run from starting.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BenchError {
-    /// The gateway did not answer at all.
-    Unreachable {
-        /// The URL asked.
-        url: String,
-        /// The client's error.
-        message: String,
-    },
-    /// The gateway refused to list a team's model (unknown team, say).
-    Team {
-        /// The team.
-        team: String,
-        /// The URL asked.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-        /// The error body's message.
-        message: String,
-    },
-    /// The model list had no model id.
-    NoModel {
-        /// The URL asked.
-        url: String,
-    },
-}
-
-impl fmt::Display for BenchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BenchError::Unreachable { url, message } => {
-                write!(f, "the gateway is unreachable at {url}: {message}")
-            }
-            BenchError::Team {
-                team,
-                url,
-                status,
-                message,
-            } => write!(
-                f,
-                "the gateway cannot list team {team}'s model ({url}: HTTP {status}: {message})"
-            ),
-            BenchError::NoModel { url } => write!(f, "{url} lists no model"),
-        }
-    }
-}
-
-impl std::error::Error for BenchError {}
 
 /// One suite as this run plays it.
 struct Plan {

@@ -3,10 +3,10 @@
 //! the value, or on its ratio to another series of the panel).
 
 use super::dashboard::Panel;
-use super::evaluate::{Named, outcome_for_status, scale, shows_thresholds};
 use super::expect::Expectation;
 use super::reduce::Reducer;
 use super::report::{Outcome, PanelReport, Status};
+use super::shown::{Named, outcome_for_status, scale, shows_thresholds};
 use super::threshold;
 use super::units::format_value;
 

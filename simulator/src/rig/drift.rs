@@ -16,8 +16,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use super::dashboard::Dashboard;
 use super::plan::{Action, PanelPlan, QueryKind, Settings, plan_panel};
 use super::prom_api::{ApiError, Prometheus};
@@ -406,25 +404,6 @@ fn selector_end(expr: &str, at: usize) -> Option<usize> {
     None
 }
 
-/// Parses `/api/v1/label/__name__/values`.
-pub(super) fn parse_names(body: &str) -> Result<BTreeSet<String>, ApiError> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| ApiError::Decode(format!("not JSON ({e})")))?;
-    if v.get("status").and_then(Value::as_str) != Some("success") {
-        let error = v.get("error").and_then(Value::as_str).unwrap_or_default();
-        return Err(ApiError::Decode(format!("label values: {error}")));
-    }
-    let data = v
-        .get("data")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::Decode("label values: no data array".to_owned()))?;
-    Ok(data
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::releases::sample;
@@ -588,22 +567,5 @@ mod tests {
                 .as_deref(),
             Some("vllm:generation_tokens_total")
         );
-    }
-
-    #[test]
-    fn label_values_answers() {
-        let ok = r#"{"status":"success","data":["up","vllm:kv_cache_usage_perc"]}"#;
-        assert_eq!(
-            parse_names(ok).unwrap(),
-            names(&["up", "vllm:kv_cache_usage_perc"])
-        );
-        let bad = r#"{"status":"error","errorType":"bad_data","error":"invalid time"}"#;
-        assert!(
-            parse_names(bad)
-                .unwrap_err()
-                .to_string()
-                .contains("invalid time")
-        );
-        assert!(parse_names("<html>").is_err());
     }
 }

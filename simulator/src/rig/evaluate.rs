@@ -14,8 +14,9 @@ use super::legend::series_name;
 use super::plan::{Action, PanelPlan, QueryKind, Settings, plan};
 use super::prom_api::{ApiError, Series};
 use super::reduce::Reducer;
-use super::report::{ExpectationReport, Outcome, PanelReport, Report, SeriesValue, Status};
-use super::threshold::{self, Scale};
+use super::report::{ExpectationReport, PanelReport, Report, SeriesValue, Status};
+use super::shown::{Named, display_reducer, scale, shows_thresholds};
+use super::threshold;
 use super::units::format_value;
 
 /// Which query an answer belongs to.
@@ -32,15 +33,6 @@ pub type Answers = BTreeMap<QueryKey, Result<Vec<Series>, ApiError>>;
 
 /// Why a Loki panel is not checked.
 pub const NO_LOKI: &str = "Loki; pass --loki URL";
-
-/// One named series of a panel, as checks see it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Named {
-    /// The display name.
-    pub name: String,
-    /// The values in time order; NaN is null.
-    pub values: Vec<f64>,
-}
 
 /// Judges a dashboard from its query answers.
 pub fn evaluate(
@@ -176,31 +168,6 @@ fn judge_panel(p: &PanelPlan<'_>, answers: &Answers) -> (PanelReport, Vec<Named>
     (report, named)
 }
 
-/// Whether Grafana colours this panel's values by its thresholds.
-pub fn shows_thresholds(panel: &Panel) -> bool {
-    matches!(panel.kind.as_str(), "stat" | "gauge" | "bargauge")
-}
-
-/// The reducer behind a panel's displayed values.
-pub fn display_reducer(panel: &Panel) -> &str {
-    match panel.kind.as_str() {
-        "logs" => "count",
-        _ if shows_thresholds(panel) => panel.reducer(),
-        _ => "lastNotNull",
-    }
-}
-
-/// The scale percentage thresholds use: the field config's min/max, else the
-/// panel's data.
-pub fn scale(panel: &Panel, named: &[Named]) -> Scale {
-    let d = &panel.field_config.defaults;
-    Scale::new(
-        d.min,
-        d.max,
-        named.iter().flat_map(|n| n.values.iter().copied()),
-    )
-}
-
 fn show_values(panel: &Panel, named: &[Named], report: &mut PanelReport) {
     let id = display_reducer(panel);
     let reducer = match Reducer::from_id(id) {
@@ -234,17 +201,6 @@ fn show_values(panel: &Panel, named: &[Named], report: &mut PanelReport) {
     let first = report.series.first().and_then(|s| s.color.clone());
     if report.series.iter().all(|s| s.color == first) {
         report.color = first;
-    }
-}
-
-/// An outcome for an expectation on a panel in `status`, when the status alone
-/// decides it.
-pub(super) fn outcome_for_status(status: &Status) -> Option<(Outcome, String)> {
-    match status {
-        Status::Skipped(why) => Some((Outcome::Skipped, format!("panel skipped: {why}"))),
-        Status::Error => Some((Outcome::Failed, "the panel has errors".to_owned())),
-        Status::NoData => Some((Outcome::Failed, "the panel has no data".to_owned())),
-        _ => None,
     }
 }
 

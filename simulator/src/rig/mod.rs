@@ -16,7 +16,7 @@
 //! - [`legend`], [`reduce`], [`threshold`], [`units`]: naming series, reducing
 //!   them, colouring values and writing them, as Grafana shows them.
 //! - [`mod@evaluate`] and `check`: from answers and [`Expectation`]s to a [`Report`]
-//!   (pure).
+//!   (pure), both reading what a panel shows (`shown`).
 //! - [`time`]: `now-30m` and the other time expressions of a dashboard.
 //! - [`run`]: the network part: [`verify`] asks the servers, then evaluates.
 //! - [`releases`]: the vLLM releases the caller knows (which series each exposes,
@@ -44,6 +44,7 @@ pub mod reduce;
 pub mod releases;
 pub mod report;
 pub mod run;
+mod shown;
 pub mod threshold;
 pub mod time;
 pub mod units;

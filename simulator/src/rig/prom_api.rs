@@ -6,7 +6,7 @@
 //! (`status`, `data`, `errorType`, `error`) is the same for Loki, whose client
 //! reuses it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -148,7 +148,7 @@ impl Prometheus {
         }
         let mut response = request.call().map_err(transport)?;
         let body = response.body_mut().read_to_string().map_err(transport)?;
-        super::drift::parse_names(&body)
+        parse_names(&body)
     }
 
     /// An instant query at `time` (Unix seconds).
@@ -309,6 +309,23 @@ pub fn sample_value(s: &str) -> Option<f64> {
     }
 }
 
+/// `/api/v1/label/__name__/values`, as the API documents it.
+#[derive(serde::Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum LabelValues {
+    Success { data: Vec<String> },
+    Error { error: String },
+}
+
+/// Parses `/api/v1/label/__name__/values`.
+fn parse_names(body: &str) -> Result<BTreeSet<String>, ApiError> {
+    match serde_json::from_str(body) {
+        Ok(LabelValues::Success { data }) => Ok(data.into_iter().collect()),
+        Ok(LabelValues::Error { error }) => Err(ApiError::Decode(format!("label values: {error}"))),
+        Err(e) => Err(ApiError::Decode(format!("label values: {e}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,5 +453,22 @@ mod tests {
         assert_eq!(seconds(15.0), "15");
         assert_eq!(seconds(0.5), "0.5");
         assert_eq!(seconds(1.2344), "1.234");
+    }
+
+    #[test]
+    fn label_values_answers() {
+        let ok = r#"{"status":"success","data":["up","vllm:kv_cache_usage_perc"]}"#;
+        assert_eq!(
+            parse_names(ok).unwrap(),
+            BTreeSet::from(["up".to_owned(), "vllm:kv_cache_usage_perc".to_owned()])
+        );
+        let bad = r#"{"status":"error","errorType":"bad_data","error":"invalid time"}"#;
+        assert!(
+            parse_names(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid time")
+        );
+        assert!(parse_names("<html>").is_err());
     }
 }
