@@ -13,7 +13,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::gateway::OTEL_DEFAULT_BOUNDS_MS;
+use crate::metrics::gateway::OTEL_DEFAULT_BOUNDS_MS;
 
 use super::result::HarnessResult;
 use super::suite::Suite;

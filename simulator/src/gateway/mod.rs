@@ -7,10 +7,6 @@
 //! hop, and its latency is measured on the lab's clock, like the pods' own. The
 //! scenario's synthetic traffic is counted here too (see [`crate::lab`]).
 
-mod metrics;
-
-pub use metrics::{CLIENT_CLOSED, GatewayMetrics, OTEL_DEFAULT_BOUNDS_MS, ROUTING_MS};
-
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -29,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::clock::SimTime;
 use crate::exposition::{self, Format};
 use crate::lab::{Lab, PodHandle};
+use crate::metrics::gateway::{CLIENT_CLOSED, GatewayMetrics, ROUTING_MS};
 use crate::server::{self, BoxBody, openai};
 
 /// The gateway of a lab.

@@ -14,7 +14,7 @@ use super::{GATEWAY_JOB, GatewayCounts, PodRuntime};
 use crate::clock::SimTime;
 use crate::exposition::text::label_pairs;
 use crate::exposition::{self, BackfillWriter, Format};
-use crate::gateway::GatewayMetrics;
+use crate::metrics::gateway::GatewayMetrics;
 use crate::scenario::Scenario;
 
 /// How a backfill scrapes the lab.

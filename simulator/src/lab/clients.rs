@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 
 use crate::clock::SimTime;
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
-use crate::gateway::{self, GatewayMetrics};
 use crate::metrics::PodMetrics;
+use crate::metrics::gateway::{self, GatewayMetrics};
 
 /// What an API client hears about its request.
 #[derive(Clone, Debug, PartialEq)]

@@ -21,7 +21,7 @@ use crate::catalogue::Profile;
 use crate::clock::{Clock, SimTime};
 use crate::engine::{ClientRequest, EventSink, Pod, Traffic};
 use crate::exposition::Format;
-use crate::gateway::GatewayMetrics;
+use crate::metrics::gateway::GatewayMetrics;
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
 use crate::scenario::{PodSpec, Scenario};
 use clients::{Clients, GatewayCounts, GatewayRoute, Tee};

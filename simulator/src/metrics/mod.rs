@@ -6,8 +6,12 @@
 //! finished with it), V1 at start-up with zero values. It keeps counters monotonic. A restarted pod gets a new `PodMetrics`, which is how
 //! its counters reset. It holds no randomness and no clock, and writes no bytes: see
 //! [`crate::exposition`].
+//!
+//! [`gateway`] holds the lab gateway's own families (`lab_gateway_*`), which the lab
+//! counts and the gateway serves.
 
 mod families;
+pub mod gateway;
 mod histogram;
 
 use std::collections::HashMap;
