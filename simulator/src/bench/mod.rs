@@ -2,7 +2,8 @@
 //! lab gateway, judged by deterministic pass rules, reported as `HarnessResult` lines,
 //! a summary table and the `lab_harness_*` metrics.
 //!
-//! - [`suite`]: the suites, their teams, categories and default pass rates.
+//! - [`suite`]: the suites, their teams, categories and default pass rates (kept with
+//!   the scenarios, whose `pass_rates` name those categories).
 //! - [`prompts`](mod@prompts): the deterministic prompts of each suite.
 //! - [`rules`]: the pass rule.
 //! - [`run`](mod@run): a run against the gateway, on worker threads.
@@ -18,12 +19,13 @@ pub mod prompts;
 pub mod result;
 pub mod rules;
 pub mod run;
-pub mod suite;
 pub mod summary;
 
 #[cfg(test)]
 mod tests;
 
+/// The suites (which the scenarios' `pass_rates` name the categories of).
+pub use crate::scenario::suite;
 pub use client::BenchError;
 pub use metrics::HarnessMetrics;
 pub use prompts::{Prompt, prompts};

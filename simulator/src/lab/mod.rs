@@ -376,7 +376,7 @@ pub struct PodHandle {
 
 impl PodHandle {
     /// The pod brought up to the clock's time, or as far towards it as
-    /// [`CATCH_UP_BUDGET`] goes: a scenario that asks more than the machine simulates
+    /// `CATCH_UP_BUDGET` goes: a scenario that asks more than the machine simulates
     /// at the lab's speed leaves the pod behind the clock (said once, in the log),
     /// never a scrape or a shutdown waiting on it.
     pub fn now(&self) -> MutexGuard<'_, PodRuntime> {

@@ -3,13 +3,15 @@
 //! A scenario names each pod (GPU, model, engine arguments, workload) and a timeline
 //! of phases, each saying how much traffic every pod gets and which pods are down.
 //! [`load`] turns YAML text into a validated [`Scenario`], reporting every problem
-//! with its file, line, column and field; [`builtin`] holds the shipped scenarios.
+//! with its file, line, column and field; [`builtin`] holds the shipped scenarios;
+//! [`suite`] the benchmark battery's suites, whose categories `pass_rates` name.
 //! This module owns no clocks, tasks, sockets or metric names.
 
 mod builtin;
 mod error;
 mod load;
 mod schema;
+pub mod suite;
 mod validate;
 
 pub use builtin::{BUILTIN, builtin};
@@ -113,7 +115,7 @@ impl PodSpec {
         self.pass_rates
             .get(category)
             .copied()
-            .or_else(|| crate::bench::suite::default_pass_rate(category))
+            .or_else(|| suite::default_pass_rate(category))
             .unwrap_or(1.0)
     }
 }

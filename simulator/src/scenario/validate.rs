@@ -469,8 +469,8 @@ fn pass_rates(i: usize, p: &PodFile, problems: &mut Problems<'_>) -> BTreeMap<St
         return BTreeMap::new();
     };
     for category in rates.value.keys() {
-        if crate::bench::suite::default_pass_rate(category).is_none() {
-            let known: Vec<_> = crate::bench::suite::categories().collect();
+        if super::suite::default_pass_rate(category).is_none() {
+            let known: Vec<_> = super::suite::categories().collect();
             problems.add(
                 &rates.referenced,
                 format!("pods[{i}].pass_rates.{category}"),
