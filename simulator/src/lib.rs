@@ -13,7 +13,6 @@
 //! - [`bench`](mod@bench): the benchmark battery: prompts, pass rules, runs, results.
 //! - [`logs`]: log lines to stderr and, when asked, batched to Loki.
 //! - [`rig`]: checks a Grafana dashboard's panels against a Prometheus.
-//! - [`urls`]: URLs with their credentials split off, for clients and messages.
 //! - [`cli`]: the command line.
 
 pub mod bench;
@@ -29,4 +28,3 @@ pub mod metrics;
 pub mod rig;
 pub mod scenario;
 pub mod server;
-pub mod urls;

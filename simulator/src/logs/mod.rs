@@ -63,7 +63,7 @@ pub fn loki_layer(
 /// The push URL for a base URL, checked to be plain `http://` with a host.
 fn push_url(loki_url: &str) -> Result<String, InitError> {
     let bad = |reason: &str| InitError::Url {
-        url: crate::urls::redacted(loki_url),
+        url: crate::rig::urls::redacted(loki_url),
         reason: reason.to_owned(),
     };
     let trimmed = loki_url.trim().trim_end_matches('/');

@@ -63,10 +63,10 @@ impl Grafana {
         if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(format!(
                 "{:?} is not an http:// or https:// URL",
-                crate::urls::redacted(url)
+                super::urls::redacted(url)
             ));
         }
-        let (base, basic) = crate::urls::with_basic_auth(url);
+        let (base, basic) = super::urls::with_basic_auth(url);
         let authorization = basic.or_else(|| token.map(|t| format!("Bearer {t}")));
         Ok(Grafana {
             base: base.trim_end_matches('/').to_owned(),

@@ -38,7 +38,7 @@ impl Loki {
     /// A client for the server at `base_url` (e.g. `http://127.0.0.1:3100`);
     /// credentials in the URL are sent as basic auth, and never appear in its errors.
     pub fn new(base_url: &str, timeout: Duration) -> Loki {
-        let (base, authorization) = crate::urls::with_basic_auth(base_url);
+        let (base, authorization) = super::urls::with_basic_auth(base_url);
         Loki {
             base: base.trim_end_matches('/').to_owned(),
             authorization,

@@ -26,6 +26,7 @@
 //! - [`migrate`]: a dashboard rewritten for a vLLM release, the rest of its file
 //!   left as it was (pure).
 //! - [`report`]: the outcome, as a table, JSON or JUnit XML.
+//! - [`urls`]: server URLs with their credentials split off, for requests and messages.
 
 mod check;
 pub mod dashboard;
@@ -48,6 +49,7 @@ mod shown;
 pub mod threshold;
 pub mod time;
 pub mod units;
+pub mod urls;
 
 pub use dashboard::{Dashboard, DashboardError};
 pub use drift::{Drift, DriftStatus};

@@ -78,7 +78,7 @@ impl Prometheus {
     /// each request `timeout` in all. Credentials in the URL are sent as basic auth,
     /// and never appear in its errors.
     pub fn new(base_url: &str, timeout: Duration) -> Prometheus {
-        let (base, authorization) = crate::urls::with_basic_auth(base_url);
+        let (base, authorization) = super::urls::with_basic_auth(base_url);
         Prometheus {
             base: base.trim_end_matches('/').to_owned(),
             authorization,
