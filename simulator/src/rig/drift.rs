@@ -16,9 +16,10 @@
 
 use std::collections::BTreeSet;
 
+use super::answer::ApiError;
 use super::dashboard::Dashboard;
 use super::plan::{Action, PanelPlan, QueryKind, Settings, plan_panel};
-use super::prom_api::{ApiError, Prometheus};
+use super::prom_api::Prometheus;
 use super::releases::Releases;
 
 /// How a query moves from an old metric to its successor.

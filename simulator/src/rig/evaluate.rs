@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use super::answer::{ApiError, Series};
 use super::check::{self, Verdict};
 use super::dashboard::{Dashboard, Panel};
 use super::expect::{Expectation, PanelRef};
 use super::legend::series_name;
 use super::plan::{Action, PanelPlan, QueryKind, Settings, plan};
-use super::prom_api::{ApiError, Series};
 use super::reduce::Reducer;
 use super::report::{ExpectationReport, PanelReport, Report, SeriesValue, Status};
 use super::shown::{Named, display_reducer, scale, shows_thresholds};
@@ -41,10 +41,19 @@ pub fn evaluate(
     answers: &Answers,
     expectations: &[Expectation],
 ) -> Report {
-    let plans = plan(dashboard, settings);
+    judge(dashboard, &plan(dashboard, settings), answers, expectations)
+}
+
+/// Judges a dashboard, planned as `plans`, from its query answers.
+pub(super) fn judge(
+    dashboard: &Dashboard,
+    plans: &[PanelPlan<'_>],
+    answers: &Answers,
+    expectations: &[Expectation],
+) -> Report {
     let mut panels = Vec::with_capacity(plans.len());
     let mut data = Vec::with_capacity(plans.len());
-    for p in &plans {
+    for p in plans {
         let (report, named) = judge_panel(p, answers);
         panels.push(report);
         data.push(named);

@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::answer::{ApiError, Series};
 use super::plan::QueryKind;
-use super::prom_api::{self, ApiError, Prometheus, Series};
+use super::prom_api::{self, Prometheus};
 
 /// The environment variable a Grafana service-account token is read from.
 pub const TOKEN_VARIABLE: &str = "VLLM_SIM_GRAFANA_TOKEN";

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::prom_api::{self, ApiError, Series};
+use super::answer::{ApiError, Series};
+use super::prom_api;
 
 /// A Loki server.
 #[derive(Clone, Debug)]

@@ -11,6 +11,7 @@
 //! - [`interval`] and [`interpolate`]: the step, `$__rate_interval` and friends,
 //!   dashboard variables, as Grafana computes and replaces them.
 //! - [`mod@plan`]: each panel's datasource check and queries (pure).
+//! - [`answer`]: what every datasource answers ([`Series`], or an [`ApiError`]).
 //! - [`prom_api`], [`loki_api`]: blocking HTTP clients and their result parsing;
 //!   [`grafana_api`]: the same questions asked through Grafana's `/api/ds/query`.
 //! - [`legend`], [`reduce`], [`threshold`], [`units`]: naming series, reducing
@@ -28,6 +29,7 @@
 //! - [`report`]: the outcome, as a table, JSON or JUnit XML.
 //! - [`urls`]: server URLs with their credentials split off, for requests and messages.
 
+pub mod answer;
 mod check;
 pub mod dashboard;
 pub mod drift;
@@ -51,6 +53,7 @@ pub mod time;
 pub mod units;
 pub mod urls;
 
+pub use answer::{ApiError, Series};
 pub use dashboard::{Dashboard, DashboardError};
 pub use drift::{Drift, DriftStatus};
 pub use evaluate::{Answers, QueryKey, evaluate};
@@ -59,7 +62,7 @@ pub use grafana_api::Grafana;
 pub use loki_api::Loki;
 pub use migrate::{Migration, migrate};
 pub use plan::{Settings, plan};
-pub use prom_api::{ApiError, Prometheus, Series};
+pub use prom_api::Prometheus;
 pub use releases::{Release, ReleaseMetric, Releases};
 pub use report::{Format, Report, Status};
 pub use run::{Sources, verify};

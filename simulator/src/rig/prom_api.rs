@@ -1,5 +1,5 @@
 //! A blocking client for Prometheus's HTTP API (`/api/v1/query`, `/api/v1/query_range`)
-//! and the series it returns.
+//! and the parsing of its answers (as [`Series`]).
 //!
 //! Queries are POSTed as forms, as Grafana does by default, so long expressions fit.
 //! Answers are parsed by [`parse_response`], which needs no network; the envelope
@@ -7,62 +7,11 @@
 //! reuses it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// One series: its labels and its points in time order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Series {
-    /// The labels, `__name__` included when Prometheus keeps it.
-    pub labels: BTreeMap<String, String>,
-    /// `(Unix seconds, value)`; NaN stands for a null.
-    pub points: Vec<(f64, f64)>,
-}
-
-/// Why a query gave no answer.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ApiError {
-    /// The server could not be reached or its answer not read.
-    Transport {
-        /// The URL asked.
-        url: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The server refused the query, e.g. `bad_data` for a PromQL syntax error.
-    Query {
-        /// Prometheus's `errorType`.
-        error_type: String,
-        /// Prometheus's `error`.
-        error: String,
-    },
-    /// A non-success HTTP status without an API error body.
-    Http {
-        /// The URL asked.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-        /// The start of the body.
-        body: String,
-    },
-    /// The answer is not what the API documents.
-    Decode(String),
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiError::Transport { url, message } => write!(f, "cannot query {url}: {message}"),
-            ApiError::Query { error_type, error } => write!(f, "{error_type}: {error}"),
-            ApiError::Http { url, status, body } => write!(f, "HTTP {status} from {url}: {body}"),
-            ApiError::Decode(m) => write!(f, "unexpected answer: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {}
+use super::answer::{ApiError, Series};
 
 /// A Prometheus server.
 #[derive(Clone, Debug)]

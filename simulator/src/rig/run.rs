@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::answer::{ApiError, Series};
 use super::dashboard::Dashboard;
 use super::drift;
-use super::evaluate::{Answers, QueryKey, evaluate};
+use super::evaluate::{Answers, QueryKey, judge};
 use super::expect::Expectation;
 use super::grafana_api::{DsQuery, Grafana};
 use super::loki_api::{Loki, LokiQuery};
 use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
-use super::prom_api::{ApiError, Prometheus, Series};
+use super::prom_api::Prometheus;
 use super::releases::Releases;
 use super::report::Report;
 
@@ -47,7 +48,7 @@ pub fn verify(
     }
     let plans = plan(dashboard, settings);
     let answers = fetch(&plans, sources);
-    let mut report = evaluate(dashboard, settings, &answers, expectations);
+    let mut report = judge(dashboard, &plans, &answers, expectations);
     let names = sources.prometheus.clone().or_else(|| {
         let g = sources.grafana.as_ref()?;
         Some(g.prometheus_proxy(&settings.datasource_uid, NAMES_TIMEOUT))
@@ -140,7 +141,7 @@ fn ask(
             max_data_points,
         });
     }
-    let no_prometheus = || ApiError::Decode("no Prometheus server given".to_owned());
+    let no_prometheus = || ApiError::NoServer("Prometheus");
     match kind {
         QueryKind::Range { start, end, step } => sources
             .prometheus
@@ -167,7 +168,7 @@ fn ask(
                 limit: *limit,
                 direction,
             }),
-            None => Err(ApiError::Decode("no Loki server given".to_owned())),
+            None => Err(ApiError::NoServer("Loki")),
         },
     }
 }
