@@ -336,7 +336,7 @@ impl Lab {
     /// Brings every pod up to the clock's time.
     pub fn catch_up(&self) {
         for pod in self.pods() {
-            drop(pod.now());
+            pod.catch_up();
         }
     }
 
@@ -375,11 +375,11 @@ pub struct PodHandle {
 }
 
 impl PodHandle {
-    /// The pod brought up to the clock's time, or as far towards it as
+    /// The pod, locked, brought up to the clock's time or as far towards it as
     /// `CATCH_UP_BUDGET` goes: a scenario that asks more than the machine simulates
     /// at the lab's speed leaves the pod behind the clock (said once, in the log),
     /// never a scrape or a shutdown waiting on it.
-    pub fn now(&self) -> MutexGuard<'_, PodRuntime> {
+    pub fn caught_up(&self) -> MutexGuard<'_, PodRuntime> {
         let mut runtime = self.runtime.lock().unwrap_or_else(|e| e.into_inner());
         let t = self.clock.now();
         if !runtime.advance_within(t, CATCH_UP_BUDGET) && !runtime.said_behind {
@@ -393,9 +393,14 @@ impl PodHandle {
         runtime
     }
 
+    /// Brings the pod up to the clock's time (as [`PodHandle::caught_up`] does).
+    pub fn catch_up(&self) {
+        drop(self.caught_up());
+    }
+
     /// The pod's metrics in `format`, or `None` while the pod is down.
     pub fn scrape(&self, format: Format) -> Option<String> {
-        let runtime = self.now();
+        let runtime = self.caught_up();
         let metrics = runtime.metrics()?;
         let mut out = String::with_capacity(32 * 1024);
         metrics.encode(format, &mut out);
@@ -409,7 +414,7 @@ impl PodHandle {
 
     /// Counts a request the pod's API server answered in its HTTP metrics.
     pub fn record_http(&self, request: &crate::metrics::HttpRequest<'_>) {
-        if let Some(live) = &mut self.now().live {
+        if let Some(live) = &mut self.caught_up().live {
             live.metrics.http(request);
         }
     }
@@ -430,14 +435,14 @@ impl PodHandle {
         &self,
         request: ClientRequest,
     ) -> Result<(u64, mpsc::UnboundedReceiver<ClientEvent>), Refused> {
-        let submitted = self.now().submit(request);
+        let submitted = self.caught_up().submit(request);
         self.wake.notify_one();
         submitted
     }
 
     /// The client of request `id` went away.
     pub fn abort(&self, id: u64) {
-        self.now().abort(id);
+        self.caught_up().abort(id);
     }
 
     /// Moves the pod along the clock while API requests are in flight, waking when its
@@ -446,7 +451,7 @@ impl PodHandle {
     pub async fn drive(self) {
         loop {
             let next = {
-                let runtime = self.now();
+                let runtime = self.caught_up();
                 runtime.has_clients().then(|| runtime.next_event())
             };
             match next {
@@ -547,7 +552,7 @@ mod tests {
         // vLLM records no scheduler stats while asleep: the gauges hold the state the
         // abort left, though the users' requests queue.
         assert_eq!((sample(&running), sample(&waiting)), (0.0, 0.0));
-        assert_eq!(pod.now().engine().unwrap().waiting(), 10);
+        assert_eq!(pod.caught_up().engine().unwrap().waiting(), 10);
         let asleep = sample(&generated);
         clock.advance(Duration::from_secs(20));
         assert_eq!(sample(&generated), asleep, "nothing runs asleep");
@@ -567,10 +572,10 @@ mod tests {
         let lab = Lab::new(scenario, clock.clone());
         let pod = lab.pod(fp16);
         clock.advance(Duration::from_secs(3600));
-        let first = pod.now().now;
+        let first = pod.caught_up().now;
         assert!(first < clock.now(), "{first:?}");
         assert!(pod.scrape(Format::PrometheusText).is_some());
-        let second = pod.now().now;
+        let second = pod.caught_up().now;
         assert!(first < second && second < clock.now(), "{second:?}");
     }
 
@@ -593,16 +598,16 @@ mod tests {
         assert!(generated(&before) > 1000.0);
         clock.advance(Duration::from_secs(60));
         assert!(pod.scrape(Format::PrometheusText).is_none());
-        assert!(!pod.now().is_up());
+        assert!(!pod.caught_up().is_up());
         clock.advance(Duration::from_secs(140));
         let after = pod.scrape(Format::PrometheusText).unwrap();
-        assert_eq!(pod.now().starts(), 2);
+        assert_eq!(pod.caught_up().starts(), 2);
         assert!(
             generated(&after) > 0.0 && generated(&after) < generated(&before),
             "counters restart from zero"
         );
         // The other pods never went down.
-        assert_eq!(lab.pod(0).now().starts(), 1);
+        assert_eq!(lab.pod(0).caught_up().starts(), 1);
     }
 
     #[test]
@@ -630,7 +635,7 @@ mod tests {
         };
         let (_, mut events) = pod.submit(request).expect("the pod is up");
         clock.advance(Duration::from_secs(5));
-        drop(pod.now());
+        pod.catch_up();
         let mut tokens = 0;
         while let Ok(event) = events.try_recv() {
             match event {
@@ -649,7 +654,7 @@ mod tests {
             }
         }
         assert_eq!(tokens, 16);
-        assert!(!pod.now().has_clients());
+        assert!(!pod.caught_up().has_clients());
         // A long request still running when the node is preempted at 120 s.
         let (_, mut events) = pod
             .submit(ClientRequest {
@@ -658,7 +663,7 @@ mod tests {
             })
             .unwrap();
         clock.advance(Duration::from_secs(120));
-        drop(pod.now());
+        pod.catch_up();
         let last = std::iter::from_fn(|| events.try_recv().ok()).last();
         assert_eq!(last, Some(ClientEvent::PodDown));
         assert!(pod.submit(request).is_err(), "a down pod takes no requests");

@@ -50,7 +50,7 @@ pub fn respond<B>(req: &Request<B>, pod: &PodHandle) -> Response<Full<Bytes>> {
             }
         }
         Route::Health => {
-            if pod.now().is_up() {
+            if pod.caught_up().is_up() {
                 Response::new(Full::new(Bytes::new()))
             } else {
                 unavailable()

@@ -251,7 +251,7 @@ async fn driven<T>(
             out = &mut fut => return Some(out),
             () = tokio::task::yield_now() => {
                 clock.advance(STEP);
-                drop(pod.now());
+                pod.catch_up();
             }
         }
     }
