@@ -9,7 +9,7 @@
 //! front of the queue. Everything the engine does is reported to an [`EventSink`].
 //!
 //! The engine knows nothing of metric names, wall clocks, tasks or sockets: it moves
-//! only when [`Pod::advance_to`] is called with a later simulated time.
+//! only when [`Engine::advance_to`] is called with a later simulated time.
 
 mod event;
 mod hardware;
@@ -40,9 +40,9 @@ const THROUGHPUT_LOG_INTERVAL: Duration = Duration::from_secs(5);
 /// users ([`Traffic::MAX_USERS`] at most) and API requests are never shed.
 pub const MAX_WAITING: usize = 200_000;
 
-/// Everything that fixes how one pod behaves.
+/// Everything that fixes how one engine behaves.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PodConfig {
+pub struct EngineConfig {
     /// Longest prompt plus output, in tokens.
     pub max_model_len: u32,
     /// Most requests in the running batch.
@@ -154,8 +154,8 @@ pub struct ClientRequest {
 
 /// One simulated vLLM engine.
 #[derive(Debug)]
-pub struct Pod {
-    config: PodConfig,
+pub struct Engine {
+    config: EngineConfig,
     workload: Workload,
     /// API requests not yet due, in arrival order.
     submitted: VecDeque<Arrival>,
@@ -175,12 +175,12 @@ pub struct Pod {
     asleep: bool,
 }
 
-impl Pod {
+impl Engine {
     /// An idle engine at `now`, drawing its requests from `seed`.
-    pub fn new(config: PodConfig, seed: u64, now: SimTime) -> Pod {
+    pub fn new(config: EngineConfig, seed: u64, now: SimTime) -> Engine {
         let workload = Workload::new(config.workload.clone(), seed);
         let pool = BlockPool::new(config.num_gpu_blocks, config.block_size);
-        Pod {
+        Engine {
             config,
             workload,
             submitted: VecDeque::new(),

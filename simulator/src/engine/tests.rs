@@ -48,11 +48,11 @@ impl Recorder {
     }
 }
 
-fn config(gpu: &str, quantization: Quantization, max_model_len: u32) -> PodConfig {
+fn config(gpu: &str, quantization: Quantization, max_model_len: u32) -> EngineConfig {
     let gpu = Gpu::builtin(gpu).unwrap();
     let model = ModelShape::mistral_7b(quantization);
     let plan = MemoryPlan::new(&gpu, &model, 0.9, 1.2, 16);
-    PodConfig {
+    EngineConfig {
         max_model_len,
         max_num_seqs: 256,
         max_num_batched_tokens: max_model_len.max(2048),
@@ -82,8 +82,8 @@ fn secs(s: f64) -> SimTime {
     SimTime::from_secs_f64(s)
 }
 
-fn run(config: PodConfig, traffic: Traffic, seconds: f64) -> (Pod, Recorder) {
-    let mut pod = Pod::new(config, 42, SimTime::ZERO);
+fn run(config: EngineConfig, traffic: Traffic, seconds: f64) -> (Engine, Recorder) {
+    let mut pod = Engine::new(config, 42, SimTime::ZERO);
     pod.set_traffic(traffic, SimTime::ZERO);
     let mut rec = Recorder::default();
     pod.advance_to(secs(seconds), &mut rec);
@@ -218,7 +218,7 @@ fn same_seed_same_run_whatever_the_step_size() {
     let cfg = config("a10g", Quantization::None, 4096);
     let traffic = Traffic::Poisson { rate: 3.0 };
     let (_, once) = run(cfg.clone(), traffic, 120.0);
-    let mut pod = Pod::new(cfg, 42, SimTime::ZERO);
+    let mut pod = Engine::new(cfg, 42, SimTime::ZERO);
     pod.set_traffic(traffic, SimTime::ZERO);
     let mut stepped = Recorder::default();
     for i in 1..=1200 {
@@ -229,7 +229,7 @@ fn same_seed_same_run_whatever_the_step_size() {
 
 #[test]
 fn api_requests_join_the_batch_and_report_their_tokens() {
-    let mut pod = Pod::new(config("a10g", Quantization::None, 4096), 42, SimTime::ZERO);
+    let mut pod = Engine::new(config("a10g", Quantization::None, 4096), 42, SimTime::ZERO);
     pod.set_traffic(
         Traffic::ClosedLoop {
             concurrency: 8,
@@ -315,7 +315,7 @@ fn open_loop_overload_is_shed_at_the_waiting_cap() {
 
 #[test]
 fn next_event_is_the_next_arrival_or_the_end_of_the_step() {
-    let mut pod = Pod::new(config("a10g", Quantization::None, 4096), 1, SimTime::ZERO);
+    let mut pod = Engine::new(config("a10g", Quantization::None, 4096), 1, SimTime::ZERO);
     let mut rec = Recorder::default();
     pod.advance_to(secs(1.0), &mut rec);
     assert_eq!(pod.next_event(), None, "idle, nothing coming");

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::catalogue::Profile;
 use crate::clock::{Clock, SimTime};
-use crate::engine::{ClientRequest, EventSink, Pod, Traffic};
+use crate::engine::{ClientRequest, Engine, EventSink, Traffic};
 use crate::exposition::Format;
 use crate::metrics::gateway::GatewayMetrics;
 use crate::metrics::{CacheConfigInfo, LoraInfo, PodInfo, PodMetrics};
@@ -29,7 +29,7 @@ use clients::{Clients, GatewayCounts, GatewayRoute, Tee};
 /// A live incarnation of a pod: from one start to its next outage.
 #[derive(Debug)]
 struct Incarnation {
-    engine: Pod,
+    engine: Engine,
     metrics: PodMetrics,
     traffic: Traffic,
 }
@@ -112,7 +112,7 @@ impl PodRuntime {
     }
 
     /// The current incarnation's engine, if the pod is up.
-    pub fn engine(&self) -> Option<&Pod> {
+    pub fn engine(&self) -> Option<&Engine> {
         self.live.as_ref().map(|l| &l.engine)
     }
 
@@ -184,7 +184,7 @@ impl PodRuntime {
         self.clients.any()
     }
 
-    /// When the pod's engine next does something (see [`Pod::next_event`]).
+    /// When the pod's engine next does something (see [`Engine::next_event`]).
     pub fn next_event(&self) -> Option<SimTime> {
         self.live.as_ref()?.engine.next_event()
     }
@@ -206,7 +206,7 @@ impl PodRuntime {
                 self.starts += 1;
                 let spec = &self.scenario.pods[self.index];
                 let seed = pod_seed(self.scenario.seed, &spec.name, self.starts);
-                let engine = Pod::new(spec.config.clone(), seed, now);
+                let engine = Engine::new(spec.config.clone(), seed, now);
                 let metrics = PodMetrics::new(self.pod_info(now));
                 self.live.insert(Incarnation {
                     engine,

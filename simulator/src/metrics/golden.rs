@@ -227,7 +227,7 @@ fn assert_is_golden(profile: Profile, name: &str, ours: &str) {
 #[test]
 fn every_release_serves_traffic_in_its_own_shapes() {
     use crate::clock::SimTime;
-    use crate::engine::{Gpu, ModelShape, PerfModel, Pod, Quantization, Traffic};
+    use crate::engine::{Engine, Gpu, ModelShape, PerfModel, Quantization, Traffic};
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/vllm/golden");
     let gpu = Gpu::builtin("a10g").unwrap();
     let model = ModelShape::mistral_7b(Quantization::None);
@@ -242,7 +242,7 @@ fn every_release_serves_traffic_in_its_own_shapes() {
         config.lora = true;
         config.prefix_caching = profile.release().defaults.enable_prefix_caching;
         config.idle_log_every = profile.idle_log_every();
-        let mut pod = Pod::new(config, 7, SimTime::ZERO);
+        let mut pod = Engine::new(config, 7, SimTime::ZERO);
         pod.set_traffic(Traffic::Poisson { rate: 4.0 }, SimTime::ZERO);
         pod.advance_to(SimTime::from_secs_f64(60.0), &mut metrics);
         pod.set_traffic(Traffic::Idle, SimTime::from_secs_f64(60.0));

@@ -3,7 +3,8 @@
 use super::*;
 use crate::clock::SimTime;
 use crate::engine::{
-    Gpu, LengthDist, ModelShape, PerfModel, Pod, PodConfig, Quantization, Traffic, WorkloadConfig,
+    Engine, EngineConfig, Gpu, LengthDist, ModelShape, PerfModel, Quantization, Traffic,
+    WorkloadConfig,
 };
 use crate::exposition::Format;
 
@@ -17,20 +18,20 @@ fn info(lora: bool) -> PodInfo {
     info
 }
 
-fn pod() -> Pod {
+fn pod() -> Engine {
     pod_with(|_| {})
 }
 
 /// The test pod with `change` made to its configuration.
 /// The test pod's configuration: an FP16 Mistral-7B on an A10G.
-pub(super) fn config() -> PodConfig {
+pub(super) fn config() -> EngineConfig {
     let gpu = Gpu::builtin("a10g").unwrap();
     let model = ModelShape::mistral_7b(Quantization::None);
     let d = LengthDist {
         median: 200.0,
         p90: 400.0,
     };
-    PodConfig {
+    EngineConfig {
         max_model_len: 4096,
         max_num_seqs: 256,
         max_num_batched_tokens: 4096,
@@ -50,10 +51,10 @@ pub(super) fn config() -> PodConfig {
     }
 }
 
-fn pod_with(change: impl FnOnce(&mut PodConfig)) -> Pod {
+fn pod_with(change: impl FnOnce(&mut EngineConfig)) -> Engine {
     let mut config = config();
     change(&mut config);
-    let mut pod = Pod::new(config, 3, SimTime::ZERO);
+    let mut pod = Engine::new(config, 3, SimTime::ZERO);
     pod.set_traffic(Traffic::Poisson { rate: 2.0 }, SimTime::ZERO);
     pod
 }

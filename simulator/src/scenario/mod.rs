@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::catalogue::Profile;
 use crate::clock::SimTime;
-use crate::engine::{Gpu, MemoryPlan, ModelShape, PodConfig, Traffic};
+use crate::engine::{EngineConfig, Gpu, MemoryPlan, ModelShape, Traffic};
 use crate::rig::Expectation;
 
 /// The `job` label of the gateway's series, as the shipped scrape configs name it.
@@ -78,7 +78,7 @@ pub struct PodSpec {
     /// The LoRA adapter its requests use.
     pub lora: Option<LoraSpec>,
     /// The engine model's configuration.
-    pub config: PodConfig,
+    pub config: EngineConfig,
     /// The team the gateway routes here (`/<team>/v1/...`), if any.
     pub team: Option<String>,
     /// The share of benchmark prompts the model passes, per category; categories not

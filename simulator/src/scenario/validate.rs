@@ -13,7 +13,7 @@ use super::schema::{
 };
 use super::{LoraSpec, Phase, PodSpec, Scenario};
 use crate::engine::{
-    Gpu, LengthDist, MemoryPlan, ModelShape, PerfModel, PodConfig, Quantization, Traffic,
+    EngineConfig, Gpu, LengthDist, MemoryPlan, ModelShape, PerfModel, Quantization, Traffic,
     WorkloadConfig,
 };
 use crate::rig::{Expectation, PanelRef};
@@ -318,7 +318,7 @@ fn pod(
         return None;
     }
     let lora_overhead = p.lora.as_ref().map_or(0.0, |l| l.step_overhead.0);
-    let config = PodConfig {
+    let config = EngineConfig {
         max_model_len,
         max_num_seqs: engine.max_num_seqs.get() as usize,
         max_num_batched_tokens: batched,
