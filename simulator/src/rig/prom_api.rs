@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::answer::{ApiError, Series};
 
@@ -149,103 +149,108 @@ pub(super) fn read(
 /// Parses an API answer: the envelope, then a matrix, vector, scalar or (Loki)
 /// streams result.
 pub fn parse_response(body: &str) -> Result<Vec<Series>, ApiError> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| ApiError::Decode(format!("not JSON ({e})")))?;
-    let text = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    match v.get("status").and_then(Value::as_str) {
-        Some("success") => {}
-        Some("error") => {
-            return Err(ApiError::Query {
-                error_type: text("errorType"),
-                error: text("error"),
-            });
+    let envelope: Envelope =
+        serde_json::from_str(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let data = match envelope {
+        Envelope::Success { data } => data,
+        Envelope::Error { error_type, error } => {
+            return Err(ApiError::Query { error_type, error });
         }
-        _ => return Err(ApiError::Decode("no `status` in the answer".to_owned())),
-    }
-    let data = v
-        .get("data")
-        .ok_or_else(|| ApiError::Decode("no `data` in the answer".to_owned()))?;
-    let result = data.get("result").unwrap_or(&Value::Null);
-    match data.get("resultType").and_then(Value::as_str) {
-        Some("matrix") => each(result, |s| {
-            Ok(Series {
-                labels: labels(s.get("metric"))?,
-                points: s
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .map(|vs| vs.iter().map(point).collect())
-                    .transpose()?
-                    .unwrap_or_default(),
-            })
-        }),
-        Some("vector") => each(result, |s| {
-            Ok(Series {
-                labels: labels(s.get("metric"))?,
-                points: s.get("value").map(point).transpose()?.into_iter().collect(),
-            })
-        }),
-        Some("scalar") => Ok(vec![Series {
-            labels: BTreeMap::new(),
-            points: vec![point(result)?],
-        }]),
-        Some("streams") => each(result, |s| {
-            let lines = s.get("values").and_then(Value::as_array);
-            let points = lines
-                .into_iter()
-                .flatten()
-                .map(|l| {
-                    let ns = l
-                        .get(0)
-                        .and_then(Value::as_str)
-                        .and_then(|t| t.parse::<f64>().ok());
-                    ns.map(|ns| (ns / 1e9, 1.0))
-                        .ok_or_else(|| ApiError::Decode(format!("bad log line {l}")))
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(Series {
-                labels: labels(s.get("stream"))?,
-                points,
-            })
-        }),
-        other => Err(ApiError::Decode(format!("unknown resultType {other:?}"))),
-    }
-}
-
-fn each(
-    result: &Value,
-    one: impl Fn(&Value) -> Result<Series, ApiError>,
-) -> Result<Vec<Series>, ApiError> {
-    result
-        .as_array()
-        .ok_or_else(|| ApiError::Decode("`result` is not an array".to_owned()))?
-        .iter()
-        .map(one)
-        .collect()
-}
-
-fn labels(v: Option<&Value>) -> Result<BTreeMap<String, String>, ApiError> {
-    let Some(map) = v.and_then(Value::as_object) else {
-        return Ok(BTreeMap::new());
     };
-    map.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(s) => Ok((k.clone(), s.to_owned())),
-            None => Err(ApiError::Decode(format!("label {k} is not a string"))),
-        })
-        .collect()
+    let bad = |v: &str| ApiError::Decode(format!("bad sample value {v:?}"));
+    let point = |(t, v): (f64, String)| Ok((t, sample_value(&v).ok_or_else(|| bad(&v))?));
+    match data {
+        Data::Matrix(result) => result
+            .into_iter()
+            .map(|s| {
+                Ok(Series {
+                    labels: s.metric,
+                    points: s.values.into_iter().map(point).collect::<Result<_, _>>()?,
+                })
+            })
+            .collect(),
+        Data::Vector(result) => result
+            .into_iter()
+            .map(|s| {
+                Ok(Series {
+                    labels: s.metric,
+                    points: vec![point(s.value)?],
+                })
+            })
+            .collect(),
+        Data::Scalar(sample) => Ok(vec![Series {
+            labels: BTreeMap::new(),
+            points: vec![point(sample)?],
+        }]),
+        // A log stream counts as one point (a line) at each of its timestamps.
+        Data::Streams(result) => result
+            .into_iter()
+            .map(|s| {
+                let points = s
+                    .values
+                    .iter()
+                    .map(|(ns, _)| {
+                        let ns = ns.parse::<f64>().map_err(|_| bad(ns))?;
+                        Ok((ns / 1e9, 1.0))
+                    })
+                    .collect::<Result<_, ApiError>>()?;
+                Ok(Series {
+                    labels: s.stream,
+                    points,
+                })
+            })
+            .collect(),
+    }
 }
 
-/// `[<unix seconds>, "<value>"]`.
-fn point(v: &Value) -> Result<(f64, f64), ApiError> {
-    let bad = || ApiError::Decode(format!("bad sample {v}"));
-    let t = v.get(0).and_then(Value::as_f64).ok_or_else(bad)?;
-    let x = v.get(1).and_then(Value::as_str).ok_or_else(bad)?;
-    Ok((t, sample_value(x).ok_or_else(bad)?))
+/// The answer of Prometheus's (and Loki's) query API, as it documents it.
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum Envelope {
+    Success {
+        data: Data,
+    },
+    Error {
+        #[serde(rename = "errorType", default)]
+        error_type: String,
+        #[serde(default)]
+        error: String,
+    },
+}
+
+/// A query's result, by its `resultType`.
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum Data {
+    Matrix(Vec<RangeSeries>),
+    Vector(Vec<InstantSeries>),
+    /// `[<unix seconds>, "<value>"]`.
+    Scalar((f64, String)),
+    Streams(Vec<Stream>),
+}
+
+#[derive(Deserialize)]
+struct RangeSeries {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
+struct InstantSeries {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+/// A Loki log stream: its labels and `[<unix nanoseconds>, "<line>"]` entries.
+#[derive(Deserialize)]
+struct Stream {
+    #[serde(default)]
+    stream: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<(String, String)>,
 }
 
 /// A sample value as Prometheus writes it: a float, `NaN`, `+Inf` or `-Inf`.
