@@ -8,6 +8,7 @@
 mod error;
 #[cfg(test)]
 mod fuzz;
+mod response;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc;
 use crate::catalogue::ErrorBody;
 use crate::engine::{ClientRequest, FinishReason, Parent};
 use crate::lab::{ClientEvent, PodHandle, Refused};
+use response::{Choice, Completion, Delta, Message, ModelCard, ModelList, Usage};
 use stream::{AbortGuard, SseBody};
 use types::{ChatRequest, CompletionRequest, Sampling, chat_tokens, prompt_tokens};
 
@@ -133,8 +135,9 @@ fn error_response(status: StatusCode, body: Value) -> Response<BoxBody> {
     r
 }
 
-fn json_response(body: &Value) -> Response<BoxBody> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+fn json_response(body: &impl serde::Serialize) -> Response<BoxBody> {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let mut r = Response::new(Full::new(Bytes::from(text)).boxed());
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
@@ -218,18 +221,18 @@ where
 
 fn models(pod: &PodHandle) -> Response<BoxBody> {
     let (model, max_model_len) = pod.model();
-    json_response(&json!({
-        "object": "list",
-        "data": [{
-            "id": model,
-            "object": "model",
-            "created": pod.unix_now() as u64,
-            "owned_by": "vllm",
-            "root": model,
-            "parent": null,
-            "max_model_len": max_model_len,
+    json_response(&ModelList {
+        object: "list",
+        data: [ModelCard {
+            id: &model,
+            object: "model",
+            created: pod.unix_now() as u64,
+            owned_by: "vllm",
+            root: &model,
+            parent: None,
+            max_model_len,
         }],
-    }))
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -446,30 +449,55 @@ impl Job {
             }
         }
         let completion_tokens: u32 = answers.iter().map(|a| a.3).sum();
-        let choices: Vec<Value> = answers
+        let choices = answers
             .iter()
-            .map(|(index, text, reason, _)| match self.kind {
-                Kind::Completion => json!({"index": index, "text": text, "logprobs": null, "finish_reason": reason.as_str(), "stop_reason": null, "prompt_logprobs": null}),
-                Kind::Chat => json!({"index": index, "message": {"role": "assistant", "reasoning_content": null, "content": text, "tool_calls": []}, "logprobs": null, "finish_reason": reason.as_str(), "stop_reason": null}),
+            .map(|(index, text, reason, _)| {
+                let (index, finish_reason) = (*index as u32, reason.as_str());
+                match self.kind {
+                    Kind::Completion => Choice::Text {
+                        index,
+                        text,
+                        logprobs: None,
+                        finish_reason,
+                        stop_reason: None,
+                        prompt_logprobs: None,
+                    },
+                    Kind::Chat => Choice::Message {
+                        index,
+                        message: Message {
+                            role: "assistant",
+                            reasoning_content: None,
+                            content: text,
+                            tool_calls: [],
+                        },
+                        logprobs: None,
+                        finish_reason,
+                        stop_reason: None,
+                    },
+                }
             })
             .collect();
-        json_response(&json!({
-            "id": id,
-            "object": if self.kind == Kind::Chat { "chat.completion" } else { "text_completion" },
-            "created": created,
-            "model": self.model,
-            "choices": choices,
-            "usage": self.usage(completion_tokens),
-        }))
+        json_response(&Completion {
+            id: &id,
+            object: if self.kind == Kind::Chat {
+                "chat.completion"
+            } else {
+                "text_completion"
+            },
+            created,
+            model: &self.model,
+            choices,
+            usage: Some(self.usage(completion_tokens)),
+        })
     }
 
-    fn usage(&self, completion_tokens: u32) -> Value {
-        json!({
-            "prompt_tokens": self.prompt_tokens * self.n,
-            "total_tokens": self.prompt_tokens * self.n + completion_tokens,
-            "completion_tokens": completion_tokens,
-            "prompt_tokens_details": null,
-        })
+    fn usage(&self, completion_tokens: u32) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens * self.n,
+            total_tokens: self.prompt_tokens * self.n + completion_tokens,
+            completion_tokens,
+            prompt_tokens_details: None,
+        }
     }
 
     /// Feeds the SSE body until every choice finished, the pod went down, or the
@@ -502,16 +530,27 @@ impl Job {
         } else {
             "text_completion"
         };
-        let chunk = |choice: Value| {
-            stream::event(
-                &json!({"id": id, "object": object, "created": created, "model": self.model, "choices": [choice]}),
-            )
+        let chunk = |choice: Choice<'_>| {
+            stream::event(&Completion {
+                id: &id,
+                object,
+                created,
+                model: &self.model,
+                choices: vec![choice],
+                usage: None,
+            })
         };
         if self.kind == Kind::Chat {
             for index in 0..self.n {
-                let first = chunk(
-                    json!({"index": index, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}),
-                );
+                let first = chunk(Choice::Delta {
+                    index,
+                    delta: Delta {
+                        role: Some("assistant"),
+                        content: "",
+                    },
+                    logprobs: None,
+                    finish_reason: None,
+                });
                 if tx.send(first).await.is_err() {
                     return;
                 }
@@ -542,13 +581,24 @@ impl Job {
                 }
             };
             let reason = reason.map(FinishReason::as_str);
+            let index = index as u32;
             let choice = match self.kind {
-                Kind::Completion => {
-                    json!({"index": index, "text": text, "logprobs": null, "finish_reason": reason, "stop_reason": null})
-                }
-                Kind::Chat => {
-                    json!({"index": index, "delta": {"content": text}, "logprobs": null, "finish_reason": reason})
-                }
+                Kind::Completion => Choice::TextChunk {
+                    index,
+                    text,
+                    logprobs: None,
+                    finish_reason: reason,
+                    stop_reason: None,
+                },
+                Kind::Chat => Choice::Delta {
+                    index,
+                    delta: Delta {
+                        role: None,
+                        content: text,
+                    },
+                    logprobs: None,
+                    finish_reason: reason,
+                },
             };
             if tx.send(chunk(choice)).await.is_err() {
                 return;
@@ -558,9 +608,14 @@ impl Job {
             }
         }
         if self.include_usage && finished == self.n {
-            let usage = stream::event(
-                &json!({"id": id, "object": object, "created": created, "model": self.model, "choices": [], "usage": self.usage(completion_tokens)}),
-            );
+            let usage = stream::event(&Completion {
+                id: &id,
+                object,
+                created,
+                model: &self.model,
+                choices: Vec::new(),
+                usage: Some(self.usage(completion_tokens)),
+            });
             if tx.send(usage).await.is_err() {
                 return;
             }

@@ -73,7 +73,8 @@ impl Body for SseBody {
 }
 
 /// One event: `data: <json>` and a blank line.
-pub(super) fn event(json: &serde_json::Value) -> Bytes {
+pub(super) fn event(json: &impl serde::Serialize) -> Bytes {
+    let json = serde_json::to_string(json).unwrap_or_default();
     Bytes::from(format!("data: {json}\n\n"))
 }
 
