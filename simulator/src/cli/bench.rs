@@ -62,6 +62,9 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Log shipping.
+    #[command(flatten)]
+    pub logs: super::LogArgs,
 }
 
 /// A validated `bench` configuration.

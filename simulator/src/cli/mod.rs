@@ -31,8 +31,15 @@ pub struct Cli {
     /// The arguments of `run`, for when no subcommand is given.
     #[command(flatten)]
     pub run: run::RunArgs,
-    /// Loki base URL to ship log lines to (e.g. http://loki:3100)
-    #[arg(long, global = true, env = "VLLM_SIM_LOKI_URL")]
+}
+
+/// Where log lines go besides stderr: an argument of the subcommands that log (`run`,
+/// `bench`, `backfill`), and of no other.
+#[derive(Debug, Default, clap::Args)]
+pub struct LogArgs {
+    /// Also push log lines to this Loki (http:// only; its base URL, e.g.
+    /// http://loki:3100, or the full push URL).
+    #[arg(long, value_name = "URL", env = "VLLM_SIM_LOKI_URL")]
     pub loki_url: Option<String>,
 }
 
@@ -58,6 +65,24 @@ pub enum Command {
 }
 
 impl Cli {
+    /// The Loki to ship log lines to, for the subcommands that log.
+    pub fn loki_url(&self) -> Option<&str> {
+        let logs = match &self.command {
+            None => &self.run.logs,
+            Some(Command::Run(args)) => &args.logs,
+            Some(Command::Bench(args)) => &args.logs,
+            Some(Command::Backfill(args)) => &args.logs,
+            Some(
+                Command::Check(_)
+                | Command::Metrics(_)
+                | Command::Verify(_)
+                | Command::Migrate(_)
+                | Command::ScrapeConfig(_),
+            ) => return None,
+        };
+        logs.loki_url.as_deref()
+    }
+
     /// Runs the command; the process exit code follows from the result.
     pub fn execute(self) -> anyhow::Result<()> {
         match self.command.unwrap_or(Command::Run(self.run)) {
@@ -108,4 +133,53 @@ fn resolve_scenario(arg: &str) -> anyhow::Result<Scenario> {
         );
     }
     scenario::load_file(&path).with_context(|| format!("invalid scenario {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+
+    const URL: &str = "http://loki:3100";
+
+    #[test]
+    fn loki_url_belongs_to_the_subcommands_that_log() {
+        let run = Cli::try_parse_from(["vllm-sim", "--loki-url", URL, "judge-backlog"]).unwrap();
+        assert!(run.command.is_none());
+        assert_eq!(run.run.scenario, "judge-backlog");
+        assert_eq!(run.loki_url(), Some(URL));
+        for sub in ["run", "bench", "backfill"] {
+            let cli = Cli::try_parse_from(["vllm-sim", sub, "--loki-url", URL]).unwrap();
+            assert_eq!(cli.loki_url(), Some(URL), "{sub}");
+        }
+        let bench = Cli::try_parse_from(["vllm-sim", "bench", "--loki-url", URL]).unwrap();
+        assert!(matches!(bench.command, Some(Command::Bench(_))));
+    }
+
+    #[test]
+    fn loki_url_is_no_flag_of_the_subcommands_that_do_not_log() {
+        for sub in [
+            &["check", "x.yaml"][..],
+            &["metrics"],
+            &["migrate", "d.json", "--to", "latest"],
+            &["scrape-config"],
+            &["verify", "--prometheus", "http://p:9090"],
+        ] {
+            let args = [&["vllm-sim"][..], sub, &["--loki-url", URL]].concat();
+            let err = Cli::try_parse_from(&args).unwrap_err().to_string();
+            assert!(
+                err.contains("unexpected argument '--loki-url'"),
+                "{sub:?}: {err}"
+            );
+            let help = Cli::command()
+                .find_subcommand_mut(sub[0])
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(!help.contains("loki-url"), "{sub:?}: {help}");
+        }
+        // `args_conflicts_with_subcommands`: a top-level flag means "no subcommand".
+        assert!(Cli::try_parse_from(["vllm-sim", "--loki-url", URL, "check", "x.yaml"]).is_err());
+    }
 }

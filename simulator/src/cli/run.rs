@@ -68,6 +68,9 @@ pub struct RunArgs {
     /// Prompts per suite in each `--bench` run (all when omitted).
     #[arg(long, env = "VLLM_SIM_BENCH_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
     pub bench_limit: Option<u64>,
+    /// Log shipping.
+    #[command(flatten)]
+    pub logs: super::LogArgs,
 }
 
 /// When and how much the headless harness runs.
