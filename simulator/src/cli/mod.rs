@@ -119,6 +119,36 @@ pub(super) fn parse_profile(name: &str) -> Result<ProfileArg, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The lab gateway's port, as the shipped scrape configurations expect it.
+const DEFAULT_GATEWAY_PORT: u16 = 8000;
+
+/// The port each pod of `scenario` listens on under `--base-port`: consecutive ports
+/// from `base`, in scenario order (each replica its own); every one 0 (a free port)
+/// when `base` is 0; the scenario's own ports without it.
+fn pod_ports(scenario: &Scenario, base_port: Option<u16>) -> anyhow::Result<Vec<u16>> {
+    scenario
+        .pods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match base_port {
+            Some(0) => Ok(0),
+            Some(base) => u16::try_from(usize::from(base) + i)
+                .context("--base-port leaves no room for every pod"),
+            None => Ok(p.port),
+        })
+        .collect()
+}
+
+/// The gateway's port: `--gateway-port`, else the port before `--base-port` (0, a free
+/// port, when that is 0), else 8000.
+fn gateway_port(gateway_port: Option<u16>, base_port: Option<u16>) -> u16 {
+    match (gateway_port, base_port) {
+        (Some(port), _) => port,
+        (None, Some(base)) => base.saturating_sub(1),
+        (None, None) => DEFAULT_GATEWAY_PORT,
+    }
+}
+
 /// A scenario named on the command line: a built-in name or a file path.
 fn resolve_scenario(arg: &str) -> anyhow::Result<Scenario> {
     if let Some(s) = scenario::builtin(arg) {
@@ -181,5 +211,22 @@ mod tests {
         }
         // `args_conflicts_with_subcommands`: a top-level flag means "no subcommand".
         assert!(Cli::try_parse_from(["vllm-sim", "--loki-url", URL, "check", "x.yaml"]).is_err());
+    }
+
+    #[test]
+    fn base_port_counts_the_pods_in_scenario_order() {
+        let healthy = scenario::builtin("healthy").unwrap();
+        assert_eq!(pod_ports(&healthy, None).unwrap(), [8001, 8002, 8003, 8004]);
+        assert_eq!(
+            pod_ports(&healthy, Some(9101)).unwrap(),
+            [9101, 9102, 9103, 9104]
+        );
+        assert_eq!(pod_ports(&healthy, Some(0)).unwrap(), [0, 0, 0, 0]);
+        let e = pod_ports(&healthy, Some(65534)).unwrap_err();
+        assert_eq!(e.to_string(), "--base-port leaves no room for every pod");
+        assert_eq!(gateway_port(None, None), 8000);
+        assert_eq!(gateway_port(None, Some(9101)), 9100);
+        assert_eq!(gateway_port(None, Some(0)), 0);
+        assert_eq!(gateway_port(Some(7000), Some(9101)), 7000);
     }
 }
