@@ -996,7 +996,7 @@ fn bench_progress_bar_leaves_nothing_in_the_scrollback() {
         return;
     }
     // Slow enough for the bar to be drawn many times between log lines.
-    let running = start(&["--base-port", "0", "--gateway-port", "0", "--speed", "10"]);
+    let running = start(&["--base-port", "0", "--gateway-port", "0", "--speed", "2"]);
     let id = std::process::id();
     let socket = format!("vllm-sim-test-{id}");
     let out = std::env::temp_dir().join(format!("vllm-sim-bar-{id}.jsonl"));
@@ -1013,14 +1013,37 @@ fn bench_progress_bar_leaves_nothing_in_the_scrollback() {
         running.gateway,
         out.display()
     );
-    let started = tmux(&["new-session", "-d", "-x", "150", "-y", "20", &command]);
+    // One tmux command list, so that the pane outlives bench however fast it ends.
+    let started = tmux(&[
+        "start-server",
+        ";",
+        "set-option",
+        "-g",
+        "remain-on-exit",
+        "on",
+        ";",
+        "set-option",
+        "-g",
+        "history-limit",
+        "10000",
+        ";",
+        "new-session",
+        "-d",
+        "-x",
+        "150",
+        "-y",
+        "20",
+        &command,
+    ]);
     assert!(started.status.success(), "{started:?}");
-    tmux(&["set-option", "-g", "remain-on-exit", "on"]);
-    tmux(&["set-option", "-g", "history-limit", "10000"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut bar_seen = false;
     let screen = loop {
         let dead = tmux(&["display-message", "-p", "#{pane_dead}"]);
+        if !dead.status.success() {
+            tmux(&["kill-server"]);
+            panic!("the tmux pane is gone: {dead:?}");
+        }
         // While it runs, the bar is the screen's last line.
         let visible = tmux(&["capture-pane", "-p"]);
         let visible = String::from_utf8_lossy(&visible.stdout);

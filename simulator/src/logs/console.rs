@@ -25,9 +25,18 @@ pub fn progress_bar(bar: ProgressBar) -> ProgressBar {
     BARS.add(bar)
 }
 
-/// Writes `buf` to `out` with `bars` cleared, then draws them again.
-fn write_above(bars: &MultiProgress, out: &mut dyn Write, buf: &[u8]) -> io::Result<()> {
+/// Writes `buf` to the writer `open` gives, with `bars` cleared, then draws them again.
+///
+/// The writer is opened (stderr locked) inside the suspension: indicatif draws with the
+/// bars' lock held and then takes stderr's, so locking stderr first and waiting for the
+/// bars would deadlock with a bar being drawn.
+fn write_above<W: Write>(
+    bars: &MultiProgress,
+    open: impl FnOnce() -> W,
+    buf: &[u8],
+) -> io::Result<()> {
     bars.suspend(|| {
+        let mut out = open();
         out.write_all(buf)?;
         out.flush()
     })
@@ -48,7 +57,7 @@ impl<'a> MakeWriter<'a> for Stderr {
 
 impl Write for Stderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        write_above(&BARS, &mut io::stderr().lock(), buf)?;
+        write_above(&BARS, || io::stderr().lock(), buf)?;
         Ok(buf.len())
     }
 
@@ -59,6 +68,8 @@ impl Write for Stderr {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, mpsc};
+    use std::thread;
     use std::time::Duration;
 
     use indicatif::{ProgressDrawTarget, ProgressStyle};
@@ -104,11 +115,47 @@ mod tests {
 
     #[test]
     fn a_log_line_goes_above_the_bar_and_leaves_no_copy_of_it() {
-        let screen = screen_after_two_lines(|bars, out, buf| write_above(bars, out, buf));
+        let screen = screen_after_two_lines(|bars, out, buf| write_above(bars, || out, buf));
         assert_eq!(
             screen,
             ["INFO first line", "INFO second line", "5/10 prompts"]
         );
+    }
+
+    #[test]
+    fn lines_written_while_the_bar_moves_never_deadlock() {
+        // The writer holds the terminal's lock as stderr's writer does, while another
+        // thread moves the bar, which draws on that terminal.
+        let screen = Screen::new(40);
+        let bars = Arc::new(MultiProgress::with_draw_target(
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        ));
+        let bar = bars.add(ProgressBar::new(1_000));
+        let (done, finished) = mpsc::channel();
+        let mover = {
+            let (bar, done) = (bar.clone(), done.clone());
+            thread::spawn(move || {
+                for _ in 0..1_000 {
+                    bar.inc(1);
+                }
+                let _ = done.send(());
+            })
+        };
+        let writer = thread::spawn(move || {
+            for _ in 0..1_000 {
+                write_above(&bars, || screen.lock(), b"INFO a line\n").unwrap();
+            }
+            let _ = done.send(());
+        });
+        for _ in 0..2 {
+            let ended = finished.recv_timeout(Duration::from_secs(20));
+            assert!(
+                ended.is_ok(),
+                "deadlocked: the bar and the log wait on each other"
+            );
+        }
+        mover.join().unwrap();
+        writer.join().unwrap();
     }
 
     #[test]

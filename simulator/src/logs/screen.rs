@@ -2,7 +2,7 @@
 //! lines (the scrollback included).
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use indicatif::TermLike;
 
@@ -29,28 +29,13 @@ impl Screen {
     }
 
     fn put(&self, text: &str) {
-        let mut c = self.0.lock().unwrap();
-        for ch in text.chars() {
-            match ch {
-                '\r' => c.col = 0,
-                '\n' => (c.row, c.col) = (c.row + 1, 0),
-                ch => {
-                    if c.col >= c.width {
-                        (c.row, c.col) = (c.row + 1, 0);
-                    }
-                    let (row, col) = (c.row, c.col);
-                    if c.lines.len() <= row {
-                        c.lines.resize(row + 1, Vec::new());
-                    }
-                    let line = &mut c.lines[row];
-                    if line.len() <= col {
-                        line.resize(col + 1, ' ');
-                    }
-                    line[col] = ch;
-                    c.col += 1;
-                }
-            }
-        }
+        self.0.lock().unwrap().put(text);
+    }
+
+    /// A writer holding the screen's lock until dropped, as `io::stderr().lock()` holds
+    /// stderr's: the terminal cannot draw meanwhile.
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        Locked(self.0.lock().unwrap())
     }
 
     /// The lines, trailing blanks trimmed.
@@ -65,6 +50,45 @@ impl Screen {
             lines.pop();
         }
         lines
+    }
+}
+
+impl Cursor {
+    fn put(&mut self, text: &str) {
+        for ch in text.chars() {
+            match ch {
+                '\r' => self.col = 0,
+                '\n' => (self.row, self.col) = (self.row + 1, 0),
+                ch => {
+                    if self.col >= self.width {
+                        (self.row, self.col) = (self.row + 1, 0);
+                    }
+                    let (row, col) = (self.row, self.col);
+                    if self.lines.len() <= row {
+                        self.lines.resize(row + 1, Vec::new());
+                    }
+                    let line = &mut self.lines[row];
+                    if line.len() <= col {
+                        line.resize(col + 1, ' ');
+                    }
+                    line[col] = ch;
+                    self.col += 1;
+                }
+            }
+        }
+    }
+}
+
+/// A [`Screen`] locked for writing.
+pub(crate) struct Locked<'a>(MutexGuard<'a, Cursor>);
+
+impl Write for Locked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.put(&String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
