@@ -14,6 +14,7 @@
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
 //!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
+//! - `readme`: README's `kubectl apply` and `prometheus` commands, run as written;
 //! - `rules`: the lab's alerting and recording rules, through promtool;
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab;
 //! - `migrate`: the shipped dashboard on vLLM 0.33.0, before and after `vllm-sim
@@ -32,6 +33,7 @@ mod gateway;
 mod k8s;
 mod migrate;
 mod openai;
+mod readme;
 mod rules;
 mod scenarios;
 mod verify;

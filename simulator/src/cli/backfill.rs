@@ -46,6 +46,9 @@ pub struct BackfillArgs {
     /// The port of the gateway's `instance` label (job `lab-gateway`).
     #[arg(long, default_value_t = 8000)]
     pub gateway_port: u16,
+    /// Log shipping.
+    #[command(flatten)]
+    pub logs: super::LogArgs,
 }
 
 pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::PossibleValuesParser;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanDuration, ProgressBar, ProgressState, ProgressStyle};
 
 use crate::bench::{self, BenchConfig, HarnessMetrics, HarnessResult, SUITES};
 
@@ -62,6 +62,9 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Log shipping.
+    #[command(flatten)]
+    pub logs: super::LogArgs,
 }
 
 /// A validated `bench` configuration.
@@ -143,18 +146,28 @@ fn write_results(out: &mut dyn Write, results: &[HarnessResult]) -> anyhow::Resu
     Ok(())
 }
 
-/// A bar on stderr, hidden with `--quiet` or when stderr is not a terminal.
+/// A bar on stderr below the log lines, hidden with `--quiet` or when stderr is not a
+/// terminal.
 fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} prompts  {msg}  [{elapsed}, eta {eta}]")
-    {
-        bar.set_style(style);
-    }
-    bar
+    bar.set_style(progress_style());
+    crate::logs::progress_bar(bar)
+}
+
+/// `████░░ 12/250 prompts  benchmark-quant  [4s, eta 1m]`; the eta shows once there is
+/// one (a prompt done, a rate measured), never as a made-up `eta 0s` at the start.
+fn progress_style() -> ProgressStyle {
+    let eta = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        if state.pos() > 0 && !state.is_finished() && state.per_sec() > 0.0 {
+            let _ = write!(w, ", eta {:#}", HumanDuration(state.eta()));
+        }
+    };
+    ProgressStyle::with_template("{bar:40} {pos}/{len} prompts  {msg}  [{elapsed}{eta_known}]")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("eta_known", eta)
 }
 
 #[cfg(test)]
@@ -217,5 +230,39 @@ mod tests {
         assert!(plan(&["vllm-sim", "bench", "--suite", "benchmark-poetry"]).is_err());
         assert!(plan(&["vllm-sim", "bench", "--limit", "0"]).is_err());
         assert!(plan(&["vllm-sim", "bench", "--concurrency", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_bar_shows_no_eta_until_it_has_one() {
+        use indicatif::ProgressDrawTarget;
+
+        use crate::logs::screen::Screen;
+
+        let screen = Screen::new(120);
+        let bar = ProgressBar::with_draw_target(
+            Some(0),
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        );
+        bar.set_style(progress_style());
+        bar.set_length(250);
+        bar.set_message("benchmark-quant");
+        bar.tick();
+        let start = screen.text().join("\n");
+        assert!(
+            start.ends_with("0/250 prompts  benchmark-quant  [0s]"),
+            "{start:?}"
+        );
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(20));
+            bar.inc(1);
+        }
+        let later = screen.text().join("\n");
+        let eta = later.split(", eta ").nth(1).unwrap_or_default();
+        assert!(
+            later.contains("5/250 prompts  benchmark-quant  [0s, eta ")
+                && eta.trim_end_matches(']').ends_with('s')
+                && !eta.starts_with("0s"),
+            "{later:?}"
+        );
     }
 }

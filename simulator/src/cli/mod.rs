@@ -31,8 +31,15 @@ pub struct Cli {
     /// The arguments of `run`, for when no subcommand is given.
     #[command(flatten)]
     pub run: run::RunArgs,
-    /// Loki base URL to ship log lines to (e.g. http://loki:3100)
-    #[arg(long, global = true, env = "VLLM_SIM_LOKI_URL")]
+}
+
+/// Where log lines go besides stderr: an argument of the subcommands that log (`run`,
+/// `bench`, `backfill`), and of no other.
+#[derive(Debug, Default, clap::Args)]
+pub struct LogArgs {
+    /// Also push log lines to this Loki (http:// only; its base URL, e.g.
+    /// http://loki:3100, or the full push URL).
+    #[arg(long, value_name = "URL", env = "VLLM_SIM_LOKI_URL")]
     pub loki_url: Option<String>,
 }
 
@@ -58,6 +65,24 @@ pub enum Command {
 }
 
 impl Cli {
+    /// The Loki to ship log lines to, for the subcommands that log.
+    pub fn loki_url(&self) -> Option<&str> {
+        let logs = match &self.command {
+            None => &self.run.logs,
+            Some(Command::Run(args)) => &args.logs,
+            Some(Command::Bench(args)) => &args.logs,
+            Some(Command::Backfill(args)) => &args.logs,
+            Some(
+                Command::Check(_)
+                | Command::Metrics(_)
+                | Command::Verify(_)
+                | Command::Migrate(_)
+                | Command::ScrapeConfig(_),
+            ) => return None,
+        };
+        logs.loki_url.as_deref()
+    }
+
     /// Runs the command; the process exit code follows from the result.
     pub fn execute(self) -> anyhow::Result<()> {
         match self.command.unwrap_or(Command::Run(self.run)) {
@@ -94,6 +119,36 @@ pub(super) fn parse_profile(name: &str) -> Result<ProfileArg, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The lab gateway's port, as the shipped scrape configurations expect it.
+const DEFAULT_GATEWAY_PORT: u16 = 8000;
+
+/// The port each pod of `scenario` listens on under `--base-port`: consecutive ports
+/// from `base`, in scenario order (each replica its own); every one 0 (a free port)
+/// when `base` is 0; the scenario's own ports without it.
+fn pod_ports(scenario: &Scenario, base_port: Option<u16>) -> anyhow::Result<Vec<u16>> {
+    scenario
+        .pods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match base_port {
+            Some(0) => Ok(0),
+            Some(base) => u16::try_from(usize::from(base) + i)
+                .context("--base-port leaves no room for every pod"),
+            None => Ok(p.port),
+        })
+        .collect()
+}
+
+/// The gateway's port: `--gateway-port`, else the port before `--base-port` (0, a free
+/// port, when that is 0), else 8000.
+fn gateway_port(gateway_port: Option<u16>, base_port: Option<u16>) -> u16 {
+    match (gateway_port, base_port) {
+        (Some(port), _) => port,
+        (None, Some(base)) => base.saturating_sub(1),
+        (None, None) => DEFAULT_GATEWAY_PORT,
+    }
+}
+
 /// A scenario named on the command line: a built-in name or a file path.
 fn resolve_scenario(arg: &str) -> anyhow::Result<Scenario> {
     if let Some(s) = scenario::builtin(arg) {
@@ -108,4 +163,70 @@ fn resolve_scenario(arg: &str) -> anyhow::Result<Scenario> {
         );
     }
     scenario::load_file(&path).with_context(|| format!("invalid scenario {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+
+    const URL: &str = "http://loki:3100";
+
+    #[test]
+    fn loki_url_belongs_to_the_subcommands_that_log() {
+        let run = Cli::try_parse_from(["vllm-sim", "--loki-url", URL, "judge-backlog"]).unwrap();
+        assert!(run.command.is_none());
+        assert_eq!(run.run.scenario, "judge-backlog");
+        assert_eq!(run.loki_url(), Some(URL));
+        for sub in ["run", "bench", "backfill"] {
+            let cli = Cli::try_parse_from(["vllm-sim", sub, "--loki-url", URL]).unwrap();
+            assert_eq!(cli.loki_url(), Some(URL), "{sub}");
+        }
+        let bench = Cli::try_parse_from(["vllm-sim", "bench", "--loki-url", URL]).unwrap();
+        assert!(matches!(bench.command, Some(Command::Bench(_))));
+    }
+
+    #[test]
+    fn loki_url_is_no_flag_of_the_subcommands_that_do_not_log() {
+        for sub in [
+            &["check", "x.yaml"][..],
+            &["metrics"],
+            &["migrate", "d.json", "--to", "latest"],
+            &["scrape-config"],
+            &["verify", "--prometheus", "http://p:9090"],
+        ] {
+            let args = [&["vllm-sim"][..], sub, &["--loki-url", URL]].concat();
+            let err = Cli::try_parse_from(&args).unwrap_err().to_string();
+            assert!(
+                err.contains("unexpected argument '--loki-url'"),
+                "{sub:?}: {err}"
+            );
+            let help = Cli::command()
+                .find_subcommand_mut(sub[0])
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(!help.contains("loki-url"), "{sub:?}: {help}");
+        }
+        // `args_conflicts_with_subcommands`: a top-level flag means "no subcommand".
+        assert!(Cli::try_parse_from(["vllm-sim", "--loki-url", URL, "check", "x.yaml"]).is_err());
+    }
+
+    #[test]
+    fn base_port_counts_the_pods_in_scenario_order() {
+        let healthy = scenario::builtin("healthy").unwrap();
+        assert_eq!(pod_ports(&healthy, None).unwrap(), [8001, 8002, 8003, 8004]);
+        assert_eq!(
+            pod_ports(&healthy, Some(9101)).unwrap(),
+            [9101, 9102, 9103, 9104]
+        );
+        assert_eq!(pod_ports(&healthy, Some(0)).unwrap(), [0, 0, 0, 0]);
+        let e = pod_ports(&healthy, Some(65534)).unwrap_err();
+        assert_eq!(e.to_string(), "--base-port leaves no room for every pod");
+        assert_eq!(gateway_port(None, None), 8000);
+        assert_eq!(gateway_port(None, Some(9101)), 9100);
+        assert_eq!(gateway_port(None, Some(0)), 0);
+        assert_eq!(gateway_port(Some(7000), Some(9101)), 7000);
+    }
 }

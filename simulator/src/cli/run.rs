@@ -23,9 +23,6 @@ use crate::server;
 /// `/metrics` waits on the simulation.
 const MAX_SPEED: f64 = 1000.0;
 
-/// The lab gateway's port, as the shipped scrape configurations expect it.
-const DEFAULT_GATEWAY_PORT: u16 = 8000;
-
 /// Arguments of `run`, as typed.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -68,6 +65,9 @@ pub struct RunArgs {
     /// Prompts per suite in each `--bench` run (all when omitted).
     #[arg(long, env = "VLLM_SIM_BENCH_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
     pub bench_limit: Option<u64>,
+    /// Log shipping.
+    #[command(flatten)]
+    pub logs: super::LogArgs,
 }
 
 /// When and how much the headless harness runs.
@@ -106,31 +106,17 @@ impl TryFrom<RunArgs> for RunConfig {
             "--speed must be greater than 0 and at most {MAX_SPEED}, got {}",
             args.speed
         );
-        let addrs: Vec<SocketAddr> = scenario
-            .pods
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let port = match args.base_port {
-                    Some(0) => Ok(0),
-                    Some(base) => u16::try_from(usize::from(base) + i)
-                        .context("--base-port leaves no room for every pod"),
-                    None => Ok(p.port),
-                };
-                port.map(|port| SocketAddr::new(args.bind, port))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let addrs: Vec<SocketAddr> = super::pod_ports(&scenario, args.base_port)?
+            .into_iter()
+            .map(|port| SocketAddr::new(args.bind, port))
+            .collect();
         // Logs name the ports the pods really take (free ones are only known later).
         for (pod, addr) in scenario.pods.iter_mut().zip(&addrs) {
             if addr.port() != 0 {
                 pod.port = addr.port();
             }
         }
-        let gateway_port = match (args.gateway_port, args.base_port) {
-            (Some(port), _) => port,
-            (None, Some(base)) => base.saturating_sub(1),
-            (None, None) => DEFAULT_GATEWAY_PORT,
-        };
+        let gateway_port = super::gateway_port(args.gateway_port, args.base_port);
         Ok(RunConfig {
             scenario,
             addrs,

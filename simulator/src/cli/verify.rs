@@ -51,10 +51,11 @@ pub struct VerifyArgs {
     /// drives `$__interval` and `$__rate_interval`.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
     pub scrape_interval: Duration,
-    /// Base URL of the Loki behind the dashboard's logs panels; they are skipped
-    /// without it.
-    #[arg(long, value_name = "URL")]
-    pub loki: Option<String>,
+    /// Base URL of the Loki the dashboard's logs panels query, as Grafana's Loki
+    /// datasource would (e.g. http://127.0.0.1:3100); they are skipped without it.
+    /// (`--loki` is the old name.)
+    #[arg(long, value_name = "URL", alias = "loki")]
+    pub loki_datasource: Option<String>,
     /// A built-in scenario name or a scenario file whose `expect:` entries to check.
     #[arg(long, value_name = "NAME|FILE")]
     pub scenario: Option<String>,
@@ -146,7 +147,10 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
                     .prometheus
                     .as_deref()
                     .map(|u| Prometheus::new(u, QUERY_TIMEOUT)),
-                loki: args.loki.as_deref().map(|u| Loki::new(u, QUERY_TIMEOUT)),
+                loki: args
+                    .loki_datasource
+                    .as_deref()
+                    .map(|u| Loki::new(u, QUERY_TIMEOUT)),
                 grafana: args
                     .grafana
                     .as_deref()
@@ -232,7 +236,7 @@ mod tests {
             "--to=1700003600",
             "--format=junit",
             "--scenario=healthy",
-            "--loki=http://l:3100",
+            "--loki-datasource=http://l:3100",
             "--scrape-interval=5s",
         ]);
         let c = VerifyConfig::try_from(a).unwrap();
@@ -244,6 +248,29 @@ mod tests {
         assert_eq!(c.format, Format::Junit);
         assert!(!c.expectations.is_empty());
         assert!(c.sources.loki.is_some());
+    }
+
+    #[test]
+    fn the_loki_to_query_is_loki_datasource_and_loki_url_is_not_a_verify_flag() {
+        for flag in ["--loki-datasource", "--loki"] {
+            let c = VerifyConfig::try_from(parse(&[
+                "--prometheus=http://p:9090",
+                flag,
+                "http://l:3100",
+            ]))
+            .unwrap();
+            assert!(c.sources.loki.is_some(), "{flag}");
+        }
+        // Shipping verify's own log lines would mean nothing: it logs none.
+        let err = Cli::try_parse_from([
+            "vllm-sim",
+            "verify",
+            "--prometheus=x",
+            "--loki-url=http://l:3100",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unexpected argument '--loki-url'"), "{err}");
     }
 
     #[test]

@@ -5,29 +5,37 @@
 //! - [`layer`]: the [`LokiLayer`], which turns events into lines without blocking.
 //! - [`push`]: the JSON body of Loki's push API.
 //! - [`shipper`]: the thread that batches, POSTs and retries, and the [`LogGuard`].
+//! - [`console`]: stderr: colours only on a terminal without `NO_COLOR`, and progress
+//!   bars kept below the log lines.
 //!
 //! Plain `http://` only (the HTTP client is built without TLS), JSON only (no protobuf).
 
+mod console;
 mod layer;
 mod push;
+#[cfg(test)]
+pub(crate) mod screen;
 mod shipper;
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+pub use console::progress_bar;
 pub use layer::LokiLayer;
 pub use shipper::{LogGuard, ShipperOptions};
 
 /// The path of Loki's push API under its base URL.
 const PUSH_PATH: &str = "/loki/api/v1/push";
 
-/// Installs the global subscriber: stderr lines filtered by `RUST_LOG` (default `info`)
+/// Installs the global subscriber: stderr lines filtered by `RUST_LOG` (default `info`),
+/// coloured only on a terminal without `NO_COLOR`, written above any [`progress_bar`],
 /// and, when `loki_url` is given, the same events of this crate shipped to Loki.
 ///
 /// Keep the returned guard until the program ends: dropping it ships the last lines.
@@ -42,7 +50,14 @@ pub fn init(loki_url: Option<&str>) -> Result<LogGuard, InitError> {
     };
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console::Stderr)
+                .with_ansi(console::colour(
+                    std::io::stderr().is_terminal(),
+                    std::env::var_os("NO_COLOR").as_deref(),
+                )),
+        )
         .with(loki)
         .try_init()
         .map_err(|e| InitError::Subscriber(e.to_string()))?;

@@ -48,9 +48,10 @@ pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_N: u32 = 16;
 /// vLLM's default `max_tokens` for completions.
 const DEFAULT_COMPLETION_TOKENS: u32 = 16;
-/// Words the simulated model says, in turn.
+/// Tokens the simulated model says, in turn, each with the space before it, so that
+/// they join into sentences: "The model answers with simulated tokens. The model ...".
 const WORDS: &[&str] = &[
-    "The",
+    " The",
     " model",
     " answers",
     " with",
@@ -624,7 +625,9 @@ impl Job {
     }
 }
 
-/// The text of a choice's `index`-th token.
+/// The text of a choice's `index`-th token: its word with the space before it, but for
+/// the first, which starts the text.
 fn word(index: usize) -> &'static str {
-    WORDS[index % WORDS.len()]
+    let word = WORDS[index % WORDS.len()];
+    if index == 0 { word.trim_start() } else { word }
 }
