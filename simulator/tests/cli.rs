@@ -344,14 +344,14 @@ fn has(tool: &str) -> bool {
 }
 
 /// Whether a test needing `tool` may run: prints a SKIP line when it is missing, and
-/// fails instead under `CI` when `strict` (the tools `.ci/run` installs).
-fn require(tool: &str, strict: bool) -> bool {
+/// fails instead under `CI` (`scripts/test` installs every tool these tests use).
+fn require(tool: &str) -> bool {
     if has(tool) {
         return true;
     }
     assert!(
-        !strict || std::env::var_os("CI").is_none(),
-        "`{tool}` is not installed (CI is set)"
+        std::env::var_os("CI").is_none(),
+        "`{tool}` is not installed (CI is set): scripts/test installs it"
     );
     eprintln!("SKIP: `{tool}` is not installed");
     false
@@ -549,7 +549,7 @@ fn logs_on_a_pipe_or_a_file_have_no_colour_codes() {
 
 #[test]
 fn logs_on_a_terminal_are_coloured_unless_no_color() {
-    if !require("script", false) {
+    if !require("script") {
         return;
     }
     let out = std::env::temp_dir().join(format!("vllm-sim-tty-{}.om", std::process::id()));
@@ -729,7 +729,7 @@ fn scrape_config_follows_run_base_port() {
             }
         }
     }
-    if require("promtool", true) {
+    if require("promtool") {
         let check = output_with_stdin(
             Command::new("promtool").args(["check", "config", "/dev/stdin"]),
             &yaml,
@@ -763,7 +763,7 @@ fn readme_ci_script() -> String {
 fn readme_ci_example_verifies_every_scenario() {
     if !["prometheus", "promtool", "curl"]
         .iter()
-        .all(|tool| require(tool, *tool != "curl"))
+        .all(|tool| require(tool))
     {
         return;
     }
@@ -992,7 +992,7 @@ fn readme_bench_example_writes_twenty_results() {
 /// the end.
 #[test]
 fn bench_progress_bar_leaves_nothing_in_the_scrollback() {
-    if !require("tmux", false) {
+    if !require("tmux") {
         return;
     }
     // Slow enough for the bar to be drawn many times between log lines.

@@ -386,7 +386,10 @@ mod tests {
         );
         assert_eq!(
             (outcome, message.as_str()),
-            (Outcome::Skipped, "panel skipped: Loki; pass --loki URL")
+            (
+                Outcome::Skipped,
+                "panel skipped: Loki; pass --loki-datasource URL"
+            )
         );
         let mut a = healthy(&d);
         a.extend(answers(

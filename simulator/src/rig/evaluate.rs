@@ -32,7 +32,7 @@ pub struct QueryKey {
 pub type Answers = BTreeMap<QueryKey, Result<Vec<Series>, ApiError>>;
 
 /// Why a Loki panel is not checked.
-pub const NO_LOKI: &str = "Loki; pass --loki URL";
+pub const NO_LOKI: &str = "Loki; pass --loki-datasource URL";
 
 /// Judges a dashboard from its query answers.
 pub fn evaluate(

@@ -128,7 +128,10 @@ mod tests {
             "NaN is null"
         );
         assert_eq!(v["panels"][2]["status"], "skipped");
-        assert_eq!(v["panels"][2]["skip_reason"], "Loki; pass --loki URL");
+        assert_eq!(
+            v["panels"][2]["skip_reason"],
+            "Loki; pass --loki-datasource URL"
+        );
         assert_eq!(
             v["panels"][3]["messages"][0],
             "target A: bad_data: parse error: unexpected \"<\""

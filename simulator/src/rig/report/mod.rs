@@ -364,7 +364,7 @@ pub(crate) mod sample {
                     title: "Logs".to_owned(),
                     kind: "logs".to_owned(),
                     row: None,
-                    status: Status::Skipped("Loki; pass --loki URL".to_owned()),
+                    status: Status::Skipped("Loki; pass --loki-datasource URL".to_owned()),
                     reducer: None,
                     series: vec![],
                     color: None,

@@ -158,7 +158,7 @@ mod tests {
         );
         assert!(text.contains("  51  Logs"), "{text}");
         assert!(
-            text.contains("skipped             Loki; pass --loki URL"),
+            text.contains("skipped             Loki; pass --loki-datasource URL"),
             "{text}"
         );
         assert!(
