@@ -242,3 +242,41 @@ fn a_prompt_gets_the_same_answer_length_from_every_model() {
         assert!(l.iter().all(|&n| n == l[0]), "{prompt}: {l:?}");
     }
 }
+
+/// A pod given a Hugging Face id as its served model name (vLLM's
+/// `--served-model-name`) answers to it, lists it and labels its metrics with it, as
+/// load generators that load a tokenizer by the model's name (guidellm) need.
+#[test]
+fn a_served_model_name_is_what_the_pod_answers_to() {
+    let hf = "mistralai/Mistral-7B-Instruct-v0.2";
+    let text = vllm_sim::scenario::BUILTIN
+        .iter()
+        .find(|(name, _)| *name == "healthy")
+        .unwrap()
+        .1
+        .replacen(
+            "  - name: mistral-7b-awq\n",
+            &format!("  - name: mistral-7b-awq\n    served_model_name: {hf}\n"),
+            1,
+        );
+    let scenario = vllm_sim::scenario::load(&text, "hf.yaml").unwrap();
+    let sim = Sim::start(scenario, 1.0);
+    let base = format!("http://{}", sim.addr("mistral-7b-awq"));
+    let (_, _, models) = get(&format!("{base}/v1/models"), "application/json");
+    let models: Value = serde_json::from_str(&models).unwrap();
+    assert_eq!(models["data"][0]["id"], hf);
+    let request = json!({"model": hf, "prompt": "Hello", "max_tokens": 4});
+    let (status, body) = post(&format!("{base}/v1/completions"), &request.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], hf);
+    let (status, _) = post(
+        &format!("{base}/v1/completions"),
+        &json!({"model": "mistral-7b-awq", "prompt": "Hello", "max_tokens": 4}).to_string(),
+    );
+    assert_eq!(status, 404, "the pod name is not the served name");
+    let (_, _, metrics) = get(&format!("{base}/metrics"), "text/plain");
+    assert!(
+        metrics.contains(&format!("model_name=\"{hf}\"")),
+        "{metrics}"
+    );
+}

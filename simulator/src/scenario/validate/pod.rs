@@ -117,6 +117,15 @@ pub(super) fn pod(
             format!("{profile} has no --max-num-queued-reqs (vLLM 0.32.0 added it)"),
         );
     }
+    if let Some(served) = &p.served_model_name
+        && (served.is_empty() || served.len() > 256 || served.chars().any(char::is_control))
+    {
+        problems.add(
+            &spanned.referenced,
+            field("served_model_name"),
+            format!("{served:?} is not a model name: 1 to 256 characters, none of them control characters"),
+        );
+    }
     let mut spec = PodSpec {
         name: p.name.value.clone(),
         app: p.name.value.clone(),
