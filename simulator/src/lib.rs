@@ -10,6 +10,7 @@
 //! - [`lab`]: a running lab: pods on a timeline of phases.
 //! - [`server`]: the HTTP listener of each pod.
 //! - [`gateway`]: the lab gateway: routes each team to its pod and counts requests.
+//! - [`serve`](mod@serve): a lab on its sockets: every pod and the gateway, until stopped.
 //! - [`bench`](mod@bench): the benchmark battery: prompts, pass rules, runs, results.
 //! - [`logs`]: log lines to stderr and, when asked, batched to Loki.
 //! - [`rig`]: checks a Grafana dashboard's panels against a Prometheus.
@@ -27,4 +28,5 @@ pub mod logs;
 pub mod metrics;
 pub mod rig;
 pub mod scenario;
+pub mod serve;
 pub mod server;

@@ -17,9 +17,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 use vllm_sim::bench::HarnessMetrics;
 use vllm_sim::clock::WallClock;
-use vllm_sim::gateway::Gateway;
 use vllm_sim::lab::Lab;
 use vllm_sim::scenario::Scenario;
+use vllm_sim::serve::Listeners;
 
 pub mod schema;
 
@@ -108,35 +108,27 @@ impl Sim {
             .expect("tokio runtime");
         let lab = Lab::new(scenario, Arc::new(WallClock::start(speed)));
         let (stop, stopped) = watch::channel(false);
-        let mut pods = Vec::new();
-        let mut apps = Vec::new();
-        for pod in lab.pods() {
-            let listener = runtime
+        let bind = || {
+            runtime
                 .block_on(tokio::net::TcpListener::bind((ip, 0)))
-                .expect("bind a port");
-            pods.push((pod.name(), listener.local_addr().expect("local addr")));
-            apps.push(pod.app());
-            let mut stopped = stopped.clone();
-            runtime.spawn(vllm_sim::server::serve(listener, pod, async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            }));
-        }
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind((ip, 0)))
-            .expect("bind a port");
-        let gateway = listener.local_addr().expect("local addr");
+                .expect("bind a port")
+        };
+        let listeners = Listeners {
+            pods: lab.pods().map(|_| bind()).collect(),
+            gateway: bind(),
+        };
+        let pods = lab
+            .pods()
+            .zip(&listeners.pods)
+            .map(|(pod, l)| (pod.name(), l.local_addr().expect("local addr")))
+            .collect();
+        let apps = lab.pods().map(|pod| pod.app()).collect();
+        let gateway = listeners.gateway.local_addr().expect("local addr");
         let mut registry = Registry::default();
         if let Some(harness) = harness {
             harness.register(&mut registry);
         }
-        let mut stopped = stopped.clone();
-        runtime.spawn(vllm_sim::gateway::serve(
-            listener,
-            Gateway::with_registry(lab, registry),
-            async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            },
-        ));
+        runtime.spawn(vllm_sim::serve::serve(lab, listeners, registry, stopped));
         Sim {
             pods,
             gateway,

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
+use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::clock::WallClock;
-use crate::gateway::{self, Gateway};
 use crate::lab::Lab;
 use crate::scenario::{self, Scenario};
+use crate::serve::{self, Listeners};
 
 use super::*;
 
@@ -27,17 +28,21 @@ fn serve(scenario: Scenario) -> Served {
         .build()
         .expect("tokio runtime");
     let lab = Lab::new(scenario, Arc::new(WallClock::start(50.0)));
-    for pod in lab.pods() {
-        runtime.spawn(pod.drive());
-    }
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind a loopback port");
-    let url = format!("http://{}", listener.local_addr().expect("local addr"));
-    let (stop, mut stopped) = watch::channel(false);
-    runtime.spawn(gateway::serve(listener, Gateway::new(lab), async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    }));
+    let bind = || {
+        runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a loopback port")
+    };
+    let listeners = Listeners {
+        pods: lab.pods().map(|_| bind()).collect(),
+        gateway: bind(),
+    };
+    let url = format!(
+        "http://{}",
+        listeners.gateway.local_addr().expect("local addr")
+    );
+    let (stop, stopped) = watch::channel(false);
+    runtime.spawn(serve::serve(lab, listeners, Registry::default(), stopped));
     Served {
         url,
         _stop: stop,

@@ -14,10 +14,9 @@ use indicatif::ProgressBar;
 use prometheus_client::registry::Registry;
 
 use crate::bench::{self, BenchConfig, HarnessMetrics, SUITES};
-use crate::gateway::{self, Gateway};
 use crate::lab::Lab;
 use crate::scenario::Scenario;
-use crate::server;
+use crate::serve::{self, Listeners};
 
 /// The fastest `--speed`: beyond it a pod's steps outrun the drive loop's ticks and
 /// `/metrics` waits on the simulation.
@@ -152,21 +151,17 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
     }
     let lab = Lab::new(config.scenario, clock);
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
+    let mut pods = Vec::new();
     for (pod, addr) in lab.pods().zip(&config.addrs) {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("{} cannot listen on {addr}", pod.name()))?;
-        let local = listener.local_addr()?;
         tracing::info!(
-            "{} listening on http://{local} (/metrics, /health)",
-            pod.name()
+            "{} listening on http://{} (/metrics, /health)",
+            pod.name(),
+            listener.local_addr()?
         );
-        let mut stopped = stopped.clone();
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        tasks.push(tokio::spawn(server::serve(listener, pod, shutdown)));
+        pods.push(listener);
     }
     let listener = TcpListener::bind(config.gateway)
         .await
@@ -180,21 +175,25 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
         harness.register(&mut registry);
     }
     let gateway_addr = listener.local_addr()?;
-    let gateway = Gateway::with_registry(lab.clone(), registry);
-    let teams: Vec<_> = gateway.teams().collect();
+    let mut teams: Vec<&str> = (lab.scenario().pods.iter())
+        .filter_map(|p| p.team.as_deref())
+        .collect();
+    teams.sort_unstable();
+    teams.dedup();
     tracing::info!(
-        "gateway listening on http://{} (/<team>/v1/..., /metrics); teams: {}",
-        listener.local_addr()?,
+        "gateway listening on http://{gateway_addr} (/<team>/v1/..., /metrics); teams: {}",
         teams.join(", ")
     );
-    let mut gateway_stopped = stopped.clone();
-    tasks.push(tokio::spawn(gateway::serve(
-        listener,
-        gateway,
-        async move {
-            let _ = gateway_stopped.wait_for(|s| *s).await;
-        },
-    )));
+    let listeners = Listeners {
+        pods,
+        gateway: listener,
+    };
+    let mut tasks = vec![tokio::spawn(serve::serve(
+        lab.clone(),
+        listeners,
+        registry,
+        stopped,
+    ))];
     let served = tasks.len();
     tasks.push(tokio::spawn(log_phases(lab.clone(), config.speed)));
     if let Some(headless) = config.bench {
