@@ -146,20 +146,10 @@ impl Sim {
             Some(h) => format!("{h}:{}", addr.port()),
             None => addr.to_string(),
         };
-        let mut config = format!(
-            "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n"
-        );
-        for ((_, addr), app) in self.pods.iter().zip(&self.apps) {
-            config.push_str(&format!(
-                "      - targets: ['{}']\n        labels: {{app: '{app}'}}\n",
-                target(addr)
-            ));
-        }
-        config.push_str(&format!(
-            "  - job_name: lab-gateway\n    static_configs:\n      - targets: ['{}']\n",
-            target(&self.gateway)
-        ));
-        config
+        let pods: Vec<(&str, String)> = (self.pods.iter().zip(&self.apps))
+            .map(|((_, addr), app)| (app.as_str(), target(addr)))
+            .collect();
+        vllm_sim::scenario::scrape::config(&pods, &target(&self.gateway), interval)
     }
 
     /// The address of the pod called `name`.

@@ -11,6 +11,7 @@ mod builtin;
 mod error;
 mod load;
 mod schema;
+pub mod scrape;
 pub mod suite;
 mod validate;
 
@@ -148,69 +149,13 @@ impl Scenario {
     /// A Prometheus configuration scraping every pod (job `vllm`, each with its `app`
     /// label) and the gateway (job `lab-gateway`) on `host`, every `interval`.
     pub fn scrape_config(&self, host: &str, gateway_port: u16, interval: &str) -> String {
-        use std::collections::BTreeMap;
-        #[derive(serde::Serialize)]
-        struct Config<'a> {
-            global: Global<'a>,
-            scrape_configs: Vec<Job<'a>>,
-        }
-        #[derive(serde::Serialize)]
-        struct Global<'a> {
-            scrape_interval: &'a str,
-            evaluation_interval: &'a str,
-        }
-        #[derive(serde::Serialize)]
-        struct Job<'a> {
-            job_name: &'a str,
-            static_configs: Vec<Targets<'a>>,
-        }
-        #[derive(serde::Serialize)]
-        struct Targets<'a> {
-            targets: Vec<String>,
-            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-            labels: BTreeMap<&'a str, &'a str>,
-        }
-        let mut apps: Vec<&str> = Vec::new();
-        for pod in &self.pods {
-            if !apps.contains(&pod.app.as_str()) {
-                apps.push(&pod.app);
-            }
-        }
-        let pods = apps
-            .into_iter()
-            .map(|app| Targets {
-                targets: self
-                    .pods
-                    .iter()
-                    .filter(|p| p.app == app)
-                    .map(|p| format!("{host}:{}", p.port))
-                    .collect(),
-                labels: BTreeMap::from([("app", app)]),
-            })
+        let pods: Vec<(&str, String)> = (self.pods.iter())
+            .map(|p| (p.app.as_str(), format!("{host}:{}", p.port)))
             .collect();
-        let config = Config {
-            global: Global {
-                scrape_interval: interval,
-                evaluation_interval: interval,
-            },
-            scrape_configs: vec![
-                Job {
-                    job_name: "vllm",
-                    static_configs: pods,
-                },
-                Job {
-                    job_name: GATEWAY_JOB,
-                    static_configs: vec![Targets {
-                        targets: vec![format!("{host}:{gateway_port}")],
-                        labels: BTreeMap::new(),
-                    }],
-                },
-            ],
-        };
-        let yaml = serde_saphyr::to_string(&config).unwrap_or_else(|e| format!("# {e}\n"));
+        let config = scrape::config(&pods, &format!("{host}:{gateway_port}"), interval);
         // The name is the user's: `{:?}` keeps a newline in it from ending the comment.
         format!(
-            "# Scrapes the pods and the gateway of vllm-sim scenario {:?}.\n{yaml}",
+            "# Scrapes the pods and the gateway of vllm-sim scenario {:?}.\n{config}",
             self.name
         )
     }
