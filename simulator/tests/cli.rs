@@ -116,12 +116,7 @@ fn run_serves_four_pods_and_stops_cleanly_on_sigterm() {
         let response = ureq::get(&format!("{url}/health")).call().unwrap();
         assert_eq!(response.status(), 200);
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    exits_cleanly_within_10_s(&mut child, "of SIGTERM");
+    terminate(&mut child);
 }
 
 /// A scenario with every range at its edge, which `check` accepts: far more traffic
@@ -153,12 +148,7 @@ fn a_scenario_at_its_ranges_edges_runs_and_stops() {
             "{url}/metrics took {took:?}"
         );
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    exits_cleanly_within_10_s(&mut child, "of SIGTERM");
+    terminate(&mut child);
     let out = std::env::temp_dir().join(format!("vllm-sim-extremes-{}.om", std::process::id()));
     let mut backfill = sim()
         .args(["backfill", file, "--duration", "1m", "--out"])
@@ -267,6 +257,16 @@ fn sigterm_lets_an_open_stream_finish() {
 }
 
 /// Asserts that `child` exits successfully within 10 s (`after` says of what).
+/// Sends `child` SIGTERM and waits for it to exit cleanly.
+fn terminate(child: &mut std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    exits_cleanly_within_10_s(child, "of SIGTERM");
+}
+
 fn exits_cleanly_within_10_s(child: &mut std::process::Child, after: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

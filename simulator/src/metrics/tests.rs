@@ -319,14 +319,15 @@ fn an_idle_v0_pod_logs_its_stats_every_10_s() {
     );
 }
 
-#[test]
-fn vllm_0_6_4_swaps_prefill_and_decode_times() {
-    let finished = FinishedRequest {
+/// A request of 10 prompt tokens that finished for `reason` after 2.5 s: 0.25 s
+/// queued, 0.25 s of prefill, 2 s of decode; 40 `max_tokens`, 20 generated.
+fn finished(reason: FinishReason) -> FinishedRequest {
+    FinishedRequest {
         client: None,
-        reason: FinishReason::Stop,
+        reason,
         prompt_tokens: 10,
-        generation_tokens: 5,
-        max_tokens: 16,
+        generation_tokens: 20,
+        max_tokens: 40,
         parent: None,
         preemptions: 0,
         cached_prompt_tokens: 0,
@@ -335,6 +336,15 @@ fn vllm_0_6_4_swaps_prefill_and_decode_times() {
         inference: 2.25,
         prefill: 0.25,
         decode: 2.0,
+    }
+}
+
+#[test]
+fn vllm_0_6_4_swaps_prefill_and_decode_times() {
+    let finished = FinishedRequest {
+        generation_tokens: 5,
+        max_tokens: 16,
+        ..finished(FinishReason::Stop)
     };
     let m = "{model_name=\"mistral-7b-fp16\"}";
     for (release, prefill, decode) in [("vllm-0.6.4", 2.0, 0.25), ("vllm-0.6.5", 0.25, 2.0)] {
@@ -413,19 +423,9 @@ fn v1_prefix_cache_serves_the_shared_prefix() {
 #[test]
 fn a_request_with_n_sequences_is_counted_as_its_release_counts_it() {
     let sequence = |generation_tokens, reason| FinishedRequest {
-        client: None,
-        reason,
-        prompt_tokens: 10,
         generation_tokens,
-        max_tokens: 40,
         parent: Some(crate::engine::Parent { id: 3, n: 2 }),
-        preemptions: 0,
-        cached_prompt_tokens: 0,
-        e2e: 2.5,
-        queue: 0.25,
-        inference: 2.25,
-        prefill: 0.25,
-        decode: 2.0,
+        ..finished(reason)
     };
     // (release, model labels, e2e observations): V1 runs each sequence as a request.
     for (release, m, e2e) in [

@@ -175,14 +175,14 @@ fn pick<'a>(named: &'a [Named], name: Option<&str>) -> Result<&'a Named, String>
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::rig::dashboard::{self, Dashboard};
     use crate::rig::evaluate::tests::{BOARD, answers, healthy, series, settings};
     use crate::rig::evaluate::{Answers, evaluate};
     use crate::rig::expect::{Expectation, PanelRef};
     use crate::rig::report::{Outcome, Report, Status};
 
-    fn expect(panel: PanelRef) -> Expectation {
+    pub(crate) fn expect(panel: PanelRef) -> Expectation {
         Expectation {
             panel,
             series: None,

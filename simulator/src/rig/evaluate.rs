@@ -379,15 +379,8 @@ pub(super) mod tests {
         assert_eq!(latency.values_line(8), "AWQ=1.5 s");
         assert_eq!(r.summary().failed, 1);
         let skip = Expectation {
-            panel: PanelRef::Id(11),
-            series: None,
-            reduce: None,
-            color: None,
-            min: None,
-            max: None,
-            ratio_to: None,
             skip: Some("FP16 is down in this phase".to_owned()),
-            note: "FP16 may be down".to_owned(),
+            ..crate::rig::check::tests::expect(PanelRef::Id(11))
         };
         let r = evaluate(&d, &settings(), &a, &[skip]);
         let latency = r.panels.iter().find(|p| p.id == Some(11)).unwrap();
