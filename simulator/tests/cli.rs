@@ -18,22 +18,25 @@ fn sim() -> Command {
     cmd
 }
 
-#[test]
-fn check_accepts_the_shipped_scenarios() {
-    let out = sim()
-        .args([
-            "check",
-            "scenarios/healthy.yaml",
-            "scenarios/t4-reality.yaml",
-        ])
-        .output()
-        .unwrap();
+/// Runs `vllm-sim args`, asserting that it succeeds; its standard output.
+fn succeed(args: &[&str]) -> String {
+    let out = sim().args(args).output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "vllm-sim {}: {}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn check_accepts_the_shipped_scenarios() {
+    let stdout = succeed(&[
+        "check",
+        "scenarios/healthy.yaml",
+        "scenarios/t4-reality.yaml",
+    ]);
     assert!(stdout.contains("scenarios/t4-reality.yaml: ok"));
     assert!(stdout.contains("257 blocks (4112 tokens)"), "{stdout}");
     assert!(stdout.contains(", vllm-0.6.4 metrics\n"), "{stdout}");
@@ -689,16 +692,7 @@ fn scrape_config_follows_run_base_port() {
     let base = free_port_block(5) + 1;
     let base_port = base.to_string();
     let running = start(&["--base-port", &base_port]);
-    let out = sim()
-        .args(["scrape-config", "--base-port", &base_port])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let yaml = String::from_utf8(out.stdout).unwrap();
+    let yaml = succeed(&["scrape-config", "--base-port", &base_port]);
     let targets = scrape_targets(&yaml);
     assert_eq!(targets.len(), 5, "{yaml}");
     for (job, target, app) in targets {
@@ -878,16 +872,7 @@ fn every_flag_of_the_documented_synopses_exists() {
 
 #[test]
 fn documented_commands_run_as_written() {
-    let ok = |args: &[&str]| {
-        let out = sim().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "vllm-sim {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let ok = succeed;
     let metrics = ok(&["metrics"]);
     assert!(metrics.contains("`vllm:num_requests_running`"), "{metrics}");
     for profile in ["vllm-0.6", "vllm-0.11", "latest", "vllm-0.33.0"] {
