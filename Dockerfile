@@ -10,6 +10,10 @@
 # compose healthcheck can call curl; the binary itself needs only glibc.
 
 FROM rust:1.95-slim-bookworm AS builder
+# The slim image has gcc but not make, which the jemalloc allocator's build needs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # The cache mounts keep the crate registry and target/ between builds; the binary is

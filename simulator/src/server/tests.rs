@@ -1,7 +1,8 @@
 //! The listener's limits over real TCP: oversized headers, the connection cap, clients
-//! that send nothing or trickle their headers or body; the listener serves on after
-//! each. Limits are shortened per test (hyper's timers and the kernel's sockets run on
-//! wall time), so these tests wait a fraction of a second, not the real limits.
+//! that send nothing, trickle their headers or body, or idle after an answer; the
+//! listener serves on after each. Limits are shortened per test (hyper's timers and
+//! the kernel's sockets run on wall time), so these tests wait a fraction of a second,
+//! not the real limits.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,6 +171,37 @@ async fn a_client_that_sends_nothing_is_dropped_after_the_header_timeout() {
     assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
     trickle.abort();
     served(addr).await;
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_at_the_header_timeout_and_free_their_places() {
+    // A flood of connections that idle holds a listener (and its memory) no longer
+    // than the header timeout: a keep-alive connection idle after its answer and one
+    // that never sent anything are both closed, and the client waiting beyond the cap
+    // is served in their place.
+    let limits = Limits {
+        max_connections: 2,
+        header_read_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let (addr, _stop) = start(limits).await;
+    let mut kept_alive = served(addr).await;
+    let answered = Instant::now();
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut waiting = TcpStream::connect(addr)
+        .await
+        .expect("the kernel's backlog takes the connection");
+    waiting.write_all(HEALTH).await.unwrap();
+    let early = timeout(Duration::from_millis(100), read_response(&mut waiting)).await;
+    assert!(early.is_err(), "served beyond the cap: {early:?}");
+    assert!(
+        closed_silently(&mut kept_alive).await,
+        "keep-alive still open"
+    );
+    assert!(answered.elapsed() >= Duration::from_millis(300));
+    assert!(closed_silently(&mut silent).await, "silent still open");
+    let answer = timeout(PATIENCE, read_response(&mut waiting)).await;
+    assert_eq!(answer.unwrap().map(|a| a.0), Some(200));
 }
 
 #[tokio::test]
