@@ -36,11 +36,11 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 trap cleanup EXIT
 
-target=${CARGO_TARGET_DIR:-target}
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 old=${BEFORE_BIN:-$target/bench-before/vllm-sim-$before}
 if [ ! -x "$old" ]; then
   git worktree add --detach "$work/before" "$before" >/dev/null
-  (cd "$work/before" && cargo build --release --quiet -p vllm-sim --target-dir "$OLDPWD/$target")
+  (cd "$work/before" && cargo build --release --quiet -p vllm-sim --target-dir "$target")
   mkdir -p "$target/bench-before"
   cp "$target/release/vllm-sim" "$old"
   git worktree remove --force "$work/before"
