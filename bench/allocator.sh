@@ -52,15 +52,8 @@ fi
 new=$VLLM_SIM
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); before: $before ($old), after: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (modified)') ($new)"
 
-body() {
-  cat <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model": "mistral-7b-awq", "prompt": "Hello", "max_tokens": 16, "ignore_eos": true, "stream": $1}'
-LUA
-}
-body false > "$work/rps.lua"
-body true > "$work/stream.lua"
+completion_lua false > "$work/rps.lua"
+completion_lua true > "$work/stream.lua"
 
 flood() { # BINARY: "before peak after" (KiB, medians of 3 rounds)
   VLLM_SIM=$1 bench/connections.sh 3 19800 > "$work/flood.log" 2>&1

@@ -1,4 +1,4 @@
-# Helpers shared by bench/exposition.sh and bench/openai.sh (sourced, not run).
+# Helpers shared by the bench/ scripts (sourced, not run).
 
 # The Python venv of bench/python (created on first use from requirements.txt).
 venv() {
@@ -58,3 +58,13 @@ setup() {
 }
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# completion_lua STREAM: a wrk script POSTing a 16-token completion to the AWQ pod,
+# streamed or not (STREAM is true or false).
+completion_lua() {
+  cat <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model": "mistral-7b-awq", "prompt": "Hello", "max_tokens": 16, "ignore_eos": true, "stream": $1}'
+LUA
+}

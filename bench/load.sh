@@ -7,6 +7,7 @@
 #   bench/load.sh [DURATION] [CONNECTIONS]    (defaults 10s 64; needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 duration=${1:-10s}
 connections=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -20,15 +21,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-body() {
-  cat <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model": "mistral-7b-awq", "prompt": "Hello", "max_tokens": 16, "ignore_eos": true, "stream": $1}'
-LUA
-}
-body false > "$work/completion.lua"
-body true > "$work/stream.lua"
+completion_lua false > "$work/completion.lua"
+completion_lua true > "$work/stream.lua"
 
 measure() { # name, wrk arguments...
   local name=$1; shift

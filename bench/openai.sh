@@ -23,15 +23,8 @@ runs=${2:-3}
 n=${3:-10000}
 setup
 
-body() {
-  cat <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model": "mistral-7b-awq", "prompt": "Hello", "max_tokens": 16, "ignore_eos": true, "stream": $1}'
-LUA
-}
-body false > "$work/completion.lua"
-body true > "$work/stream.lua"
+completion_lua false > "$work/completion.lua"
+completion_lua true > "$work/stream.lua"
 
 mock() { # PORT ITL_MS TOKENS: start guidellm's mock server (no TTFT), prints its pid
   $GUIDELLM mock-server --host 127.0.0.1 --port "$1" --model mistral-7b-awq \
