@@ -62,18 +62,26 @@ import type * as timeseries from '@grafana/schema/dist/esm/raw/composable/timese
 import type * as trend from '@grafana/schema/dist/esm/raw/composable/trend/panelcfg/x/TrendPanelCfg_types.gen';
 import type * as xychart from '@grafana/schema/dist/esm/raw/composable/xychart/panelcfg/x/XYChartPanelCfg_types.gen';
 
-/** `T` as JSON holds it: string enums become the union of their values. */
-export type Json<T> = unknown extends T
+/**
+ * `T` as JSON holds it: string enums become the union of their values. With
+ * `Optional`, every object property is optional too, at every depth but inside arrays.
+ */
+type AsJson<T, Optional extends boolean> = unknown extends T
   ? T
   : T extends string
     ? `${T}`
     : T extends number | boolean | null | undefined
       ? T
       : T extends ReadonlyArray<infer U>
-        ? Array<Json<U>>
+        ? Array<AsJson<U, false>>
         : T extends object
-          ? { [K in keyof T]: Json<T[K]> }
+          ? Optional extends true
+            ? { [K in keyof T]?: AsJson<T[K], true> }
+            : { [K in keyof T]: AsJson<T[K], false> }
           : T;
+
+/** `T` as JSON holds it. */
+export type Json<T> = AsJson<T, false>;
 
 /**
  * A plugin's options or custom field config as a file may hold them: as `Json<T>`,
@@ -82,17 +90,7 @@ export type Json<T> = unknown extends T
  * default, and Grafana merges those defaults into the panel on load (objects deeply,
  * arrays whole), so only a field's type, and whether it exists, can be checked.
  */
-export type Defaulted<T> = unknown extends T
-  ? T
-  : T extends string
-    ? `${T}`
-    : T extends number | boolean | null | undefined
-      ? T
-      : T extends ReadonlyArray<infer U>
-        ? Array<Json<U>>
-        : T extends object
-          ? { [K in keyof T]?: Defaulted<T[K]> }
-          : T;
+export type Defaulted<T> = AsJson<T, true>;
 
 /** A panel target: the common query fields checked, the datasource's own open. */
 export type Target = Json<schema.DataQuery> & Record<string, unknown>;
