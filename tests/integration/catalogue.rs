@@ -19,7 +19,7 @@ fn the_data_files_are_what_vllms_code_renders() {
     match out.status.code() {
         Some(0) => {}
         Some(1) => panic!(
-            "simulator/data/vllm differs from what vLLM 0.33.0's code renders; regenerate with \
+            "crates/core/data/vllm differs from what vLLM 0.33.0's code renders; regenerate with \
              `python3 tools/vllm-metrics/generate.py 0.33.0`:\n{}{stderr}",
             String::from_utf8_lossy(&out.stdout)
         ),

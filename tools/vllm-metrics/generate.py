@@ -1,4 +1,4 @@
-"""Generate simulator/data/vllm/<release>.json and goldens from vLLM's own metric code.
+"""Generate crates/core/data/vllm/<release>.json and goldens from vLLM's own metric code.
 
     python3 tools/vllm-metrics/generate.py --all          every release from 0.6.0 on
     python3 tools/vllm-metrics/generate.py 0.33.0 ...     the named releases
@@ -23,7 +23,7 @@ from pathlib import Path
 import pypi
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "simulator" / "data" / "vllm"
+DATA = HERE.parent.parent / "crates" / "core" / "data" / "vllm"
 FIRST = "0.6.0"
 FIRST_V1 = "0.8.0"
 

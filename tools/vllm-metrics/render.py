@@ -327,7 +327,7 @@ def exposition(engine):
 
 
 LORA_ADAPTER = "domain-adapter"
-TRAFFIC = json.loads((Path(__file__).parents[2] / "simulator/data/vllm/golden/traffic.json").read_text())
+TRAFFIC = json.loads((Path(__file__).parents[2] / "crates/core/data/vllm/golden/traffic.json").read_text())
 
 
 def set_fields(obj, values):

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 
-use crate::lab::{BackfillPlan, backfill};
+use vllm_sim_lab::lab::{BackfillPlan, backfill};
 
 /// Arguments of `backfill`, as typed.
 #[derive(Debug, Args)]

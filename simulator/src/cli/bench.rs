@@ -14,7 +14,7 @@ use clap::Args;
 use clap::builder::PossibleValuesParser;
 use indicatif::{HumanDuration, ProgressBar, ProgressState, ProgressStyle};
 
-use crate::bench::{self, BenchConfig, HarnessMetrics, HarnessResult, SUITES};
+use vllm_sim_lab::bench::{self, BenchConfig, HarnessMetrics, HarnessResult, SUITES};
 
 /// Arguments of `bench`, as typed.
 #[derive(Debug, Args)]
@@ -154,7 +154,7 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(0);
     bar.set_style(progress_style());
-    crate::logs::progress_bar(bar)
+    vllm_sim_lab::logs::progress_bar(bar)
 }
 
 /// `████░░ 12/250 prompts  benchmark-quant  [4s, eta 1m]`; the eta shows once there is
@@ -236,7 +236,7 @@ mod tests {
     fn the_bar_shows_no_eta_until_it_has_one() {
         use indicatif::ProgressDrawTarget;
 
-        use crate::logs::screen::Screen;
+        use vllm_sim_lab::logs::screen::Screen;
 
         let screen = Screen::new(120);
         let bar = ProgressBar::with_draw_target(

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::scenario::{self, Scenario};
+use vllm_sim_lab::scenario::{self, Scenario};
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]

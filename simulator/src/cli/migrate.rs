@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::rig::{self, drift::CHANGES};
+use vllm_sim_rig::drift::CHANGES;
 
 /// Arguments of `migrate`, as typed.
 #[derive(Debug, Args)]
@@ -40,7 +40,7 @@ pub(super) fn execute(args: MigrateArgs) -> anyhow::Result<()> {
     let to = releases
         .get(version)
         .with_context(|| format!("vLLM {version} is not in the release table"))?;
-    let migration = rig::migrate(&text, to, releases, CHANGES)
+    let migration = vllm_sim_rig::migrate(&text, to, releases, CHANGES)
         .with_context(|| format!("invalid dashboard {name}"))?;
     match &args.out {
         Some(path) => std::fs::write(path, &migration.text)
@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn arguments() {
         let a = parse(&["d.json", "--to", "latest"]).unwrap();
-        assert_eq!(a.to.0, crate::catalogue::Profile::latest());
+        assert_eq!(a.to.0, vllm_sim_core::catalogue::Profile::latest());
         assert_eq!(a.out, None);
         let a = parse(&["d.json", "--to=vllm-0.11", "--out", "new.json"]).unwrap();
         assert_eq!(a.to.0.version(), "0.11.0");
@@ -110,9 +110,9 @@ mod tests {
         let text = include_str!("../../../dashboard/llm-platform-overview.json");
         let releases = crate::cli::vllm_releases();
         for to in &releases.0 {
-            let m = crate::rig::migrate(text, to, releases, super::CHANGES).unwrap();
+            let m = vllm_sim_rig::migrate(text, to, releases, super::CHANGES).unwrap();
             assert!(m.unresolved.is_empty(), "{}", m.summary());
-            let d = crate::rig::dashboard::parse(&m.text).unwrap();
+            let d = vllm_sim_rig::dashboard::parse(&m.text).unwrap();
             for p in d.panels() {
                 for t in &p.panel.targets {
                     let expr = t.expr.as_deref().unwrap_or_default();
@@ -137,7 +137,7 @@ mod tests {
             }
         }
         let v011 = releases.get("0.11.0").unwrap();
-        let m = crate::rig::migrate(text, v011, releases, super::CHANGES).unwrap();
+        let m = vllm_sim_rig::migrate(text, v011, releases, super::CHANGES).unwrap();
         let panels: std::collections::BTreeSet<_> =
             m.rewritten.iter().filter_map(|r| r.target.panel).collect();
         assert_eq!(
@@ -159,7 +159,7 @@ mod tests {
         let releases = crate::cli::vllm_releases();
         let expr = r#"avg(vllm:gpu_prefix_cache_hit_rate{app="a"})"#;
         let to = |v: &str| {
-            crate::rig::migrate::migrate_expr(
+            vllm_sim_rig::migrate::migrate_expr(
                 expr,
                 releases.get(v).unwrap(),
                 releases,
@@ -175,7 +175,7 @@ mod tests {
             r#"avg((rate(vllm:prefix_cache_hits_total{app="a"}[$__rate_interval]) / rate(vllm:prefix_cache_queries_total{app="a"}[$__rate_interval])))"#
         );
         assert_eq!(to("0.6.4").expr, expr, "0.6.4 has the gauge");
-        let back = crate::rig::migrate::migrate_expr(
+        let back = vllm_sim_rig::migrate::migrate_expr(
             "rate(vllm:inter_token_latency_seconds_sum[5m])",
             releases.get("0.9.2").unwrap(),
             releases,
@@ -199,7 +199,7 @@ mod tests {
         let a = parse(&[shipped, "--to", "latest", "--out", out.to_str().unwrap()]).unwrap();
         super::execute(a).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
-        let d = crate::rig::dashboard::parse(&text).unwrap();
+        let d = vllm_sim_rig::dashboard::parse(&text).unwrap();
         let exprs: Vec<&str> = d
             .panels()
             .iter()

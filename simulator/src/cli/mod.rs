@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::scenario::{self, BUILTIN, Scenario};
+use vllm_sim_lab::scenario::{self, BUILTIN, Scenario};
 
 pub use releases::vllm_releases;
 
@@ -94,7 +94,7 @@ impl Cli {
             Command::Bench(args) => bench::execute(args),
             Command::ScrapeConfig(args) => scrape_config::execute(args),
             Command::Metrics(args) => {
-                print!("{}", crate::catalogue::markdown(args.profile.0));
+                print!("{}", vllm_sim_core::catalogue::markdown(args.profile.0));
                 Ok(())
             }
         }
@@ -111,10 +111,10 @@ pub struct MetricsArgs {
 
 /// A profile named on the command line.
 #[derive(Clone, Copy, Debug)]
-pub struct ProfileArg(pub crate::catalogue::Profile);
+pub struct ProfileArg(pub vllm_sim_core::catalogue::Profile);
 
 pub(super) fn parse_profile(name: &str) -> Result<ProfileArg, String> {
-    crate::catalogue::Profile::from_name(name)
+    vllm_sim_core::catalogue::Profile::from_name(name)
         .map(ProfileArg)
         .map_err(|e| e.to_string())
 }

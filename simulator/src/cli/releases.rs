@@ -4,8 +4,8 @@
 
 use std::sync::LazyLock;
 
-use crate::catalogue::{Kind, MetricDef, Profile};
-use crate::rig::{Release, ReleaseMetric, Releases};
+use vllm_sim_core::catalogue::{Kind, MetricDef, Profile};
+use vllm_sim_rig::{Release, ReleaseMetric, Releases};
 
 /// Every release of the catalogue, oldest first, as the rig reads it.
 pub fn vllm_releases() -> &'static Releases {
@@ -97,9 +97,9 @@ mod tests {
     #[test]
     fn the_rigs_changes_match_the_release_data() {
         let r = vllm_releases();
-        for c in crate::rig::drift::CHANGES {
+        for c in vllm_sim_rig::drift::CHANGES {
             let old = match c.rewrite {
-                crate::rig::drift::Rewrite::Rename if !r.knows(c.old) => {
+                vllm_sim_rig::drift::Rewrite::Rename if !r.knows(c.old) => {
                     format!("{}_bucket", c.old)
                 }
                 _ => c.old.to_owned(),

@@ -9,14 +9,14 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::clock::{Clock, WallClock};
 use indicatif::ProgressBar;
 use prometheus_client::registry::Registry;
+use vllm_sim_core::clock::{Clock, WallClock};
 
-use crate::bench::{self, BenchConfig, HarnessMetrics, SUITES};
-use crate::lab::Lab;
-use crate::scenario::Scenario;
-use crate::serve::{self, Listeners};
+use vllm_sim_lab::bench::{self, BenchConfig, HarnessMetrics, SUITES};
+use vllm_sim_lab::lab::Lab;
+use vllm_sim_lab::scenario::Scenario;
+use vllm_sim_lab::serve::{self, Listeners};
 
 /// The fastest `--speed`: beyond it a pod's steps outrun the drive loop's ticks and
 /// `/metrics` waits on the simulation.
@@ -259,7 +259,7 @@ async fn log_phases(lab: Lab, speed: f64) {
             phase.name,
             down.join(", ")
         );
-        if end == crate::clock::SimTime::MAX {
+        if end == vllm_sim_core::clock::SimTime::MAX {
             return;
         }
         let wait = (end - now).as_secs_f64() / speed;

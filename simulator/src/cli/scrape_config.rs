@@ -5,7 +5,7 @@
 
 use clap::Args;
 
-use crate::scenario::Scenario;
+use vllm_sim_lab::scenario::Scenario;
 
 /// Arguments of `scrape-config`, as typed.
 #[derive(Debug, Args)]

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use crate::rig::time::{End, parse_time};
-use crate::rig::{
+use vllm_sim_rig::time::{End, parse_time};
+use vllm_sim_rig::{
     self, Dashboard, Expectation, Format, Grafana, Loki, Prometheus, Settings, Sources,
 };
 
@@ -100,10 +100,11 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                rig::dashboard::parse(&text)
+                vllm_sim_rig::dashboard::parse(&text)
                     .with_context(|| format!("invalid dashboard {}", path.display()))?
             }
-            None => rig::dashboard::parse(SHIPPED_DASHBOARD).context("the shipped dashboard")?,
+            None => vllm_sim_rig::dashboard::parse(SHIPPED_DASHBOARD)
+                .context("the shipped dashboard")?,
         };
         let now_ms = i64::try_from(
             SystemTime::now()
@@ -178,7 +179,7 @@ fn instant(text: &str, now_ms: i64, end: End) -> anyhow::Result<i64> {
 
 pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
     let config = VerifyConfig::try_from(args)?;
-    let report = rig::verify(
+    let report = vllm_sim_rig::verify(
         &config.dashboard,
         &config.settings,
         &config.sources,

@@ -1,0 +1,210 @@
+//! A run against real servers: plan the dashboard, ask Prometheus (and Loki, when
+//! given) every query once, then judge the answers with [`evaluate`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::answer::{ApiError, Series};
+use super::dashboard::Dashboard;
+use super::drift;
+use super::evaluate::{Answers, QueryKey, judge};
+use super::expect::Expectation;
+use super::grafana_api::{DsQuery, Grafana};
+use super::loki_api::{Loki, LokiQuery};
+use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
+use super::prom_api::Prometheus;
+use super::releases::Releases;
+use super::report::Report;
+
+/// The servers a run asks.
+#[derive(Clone, Debug)]
+pub struct Sources {
+    /// The Prometheus behind the dashboard's Prometheus datasource.
+    pub prometheus: Option<Prometheus>,
+    /// The Loki behind its Loki datasource; Loki panels are skipped without one (or
+    /// Grafana).
+    pub loki: Option<Loki>,
+    /// A Grafana holding the datasources: when given, every query goes through it.
+    pub grafana: Option<Grafana>,
+}
+
+/// Checks every panel of `dashboard` against `sources`, and `expectations` on top,
+/// and looks for queries of renamed or dropped vLLM metrics, telling each one's
+/// history from `releases`.
+pub fn verify(
+    dashboard: &Dashboard,
+    settings: &Settings,
+    sources: &Sources,
+    expectations: &[Expectation],
+    releases: &Releases,
+) -> Report {
+    if let Some(unreachable) = unreachable(sources, settings) {
+        return Report {
+            dashboard: dashboard.name().to_owned(),
+            title: dashboard.title.clone(),
+            unreachable: Some(unreachable),
+            ..Report::default()
+        };
+    }
+    let plans = plan(dashboard, settings);
+    let answers = fetch(&plans, sources);
+    let mut report = judge(dashboard, &plans, &answers, expectations);
+    let names = sources.prometheus.clone().or_else(|| {
+        let g = sources.grafana.as_ref()?;
+        Some(g.prometheus_proxy(&settings.datasource_uid, NAMES_TIMEOUT))
+    });
+    let Some(names) = names else {
+        return report;
+    };
+    match drift::find(dashboard, &plans, settings, &names, releases) {
+        Ok(found) => report.drift = found,
+        Err(e) => report.drift_error = Some(format!("metric drift not checked: {e}")),
+    }
+    report
+}
+
+/// The first given server that cannot be reached at all (refused, unresolvable,
+/// timed out), asked once with a query every server answers, and why; an error in
+/// the answer is left to the panels.
+fn unreachable(sources: &Sources, settings: &Settings) -> Option<String> {
+    let time = settings.to_ms as f64 / 1000.0;
+    let refused = |what: &str, answer: Result<Vec<Series>, ApiError>| match answer {
+        Err(e @ ApiError::Transport { .. }) => Some(format!("{what}: {e}")),
+        _ => None,
+    };
+    if let Some(grafana) = &sources.grafana {
+        let probe = grafana.query(&DsQuery {
+            datasource_type: "prometheus",
+            datasource_uid: &settings.datasource_uid,
+            expr: "vector(1)",
+            legend_format: None,
+            kind: &QueryKind::Instant { time },
+            max_data_points: None,
+        });
+        return refused("Grafana", probe);
+    }
+    let prometheus = sources.prometheus.as_ref()?;
+    refused("Prometheus", prometheus.query("vector(1)", time))
+}
+
+/// How long the metric-name lookup through Grafana's proxy may take.
+const NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs every planned query, each distinct one once; Loki queries only with a
+/// Loki server (or Grafana).
+pub fn fetch(plans: &[PanelPlan<'_>], sources: &Sources) -> Answers {
+    let mut answers = Answers::new();
+    let mut asked: BTreeMap<String, Result<Vec<Series>, ApiError>> = BTreeMap::new();
+    for p in plans {
+        let Action::Run(queries) = &p.action else {
+            continue;
+        };
+        for q in queries {
+            let is_loki = matches!(q.kind, QueryKind::Loki { .. });
+            if is_loki && sources.loki.is_none() && sources.grafana.is_none() {
+                continue;
+            }
+            let key = format!(
+                "{:?}\u{0}{}\u{0}{}\u{0}{}",
+                q.kind, q.expr, q.grafana_expr, q.datasource_uid
+            );
+            let answer = asked
+                .entry(key)
+                .or_insert_with(|| ask(sources, q, p.panel.max_data_points))
+                .clone();
+            answers.insert(
+                QueryKey {
+                    panel: p.index,
+                    target: q.target,
+                },
+                answer,
+            );
+        }
+    }
+    answers
+}
+
+fn ask(
+    sources: &Sources,
+    q: &Query,
+    max_data_points: Option<f64>,
+) -> Result<Vec<Series>, ApiError> {
+    let (kind, expr) = (&q.kind, q.expr.as_str());
+    if let Some(grafana) = &sources.grafana {
+        let loki = matches!(kind, QueryKind::Loki { .. });
+        return grafana.query(&DsQuery {
+            datasource_type: if loki { "loki" } else { "prometheus" },
+            datasource_uid: &q.datasource_uid,
+            expr: &q.grafana_expr,
+            legend_format: q.legend.as_deref(),
+            kind,
+            max_data_points,
+        });
+    }
+    let no_prometheus = || ApiError::NoServer("Prometheus");
+    match kind {
+        QueryKind::Range { start, end, step } => sources
+            .prometheus
+            .as_ref()
+            .ok_or_else(no_prometheus)?
+            .query_range(expr, *start, *end, *step),
+        QueryKind::Instant { time } => sources
+            .prometheus
+            .as_ref()
+            .ok_or_else(no_prometheus)?
+            .query(expr, *time),
+        QueryKind::Loki {
+            start,
+            end,
+            step,
+            limit,
+            direction,
+        } => match &sources.loki {
+            Some(loki) => loki.query_range(&LokiQuery {
+                expr,
+                start: *start,
+                end: *end,
+                step: *step,
+                limit: *limit,
+                direction,
+            }),
+            None => Err(ApiError::NoServer("Loki")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard;
+    use crate::evaluate::tests::{BOARD, settings};
+    use crate::report::Format;
+
+    /// A Prometheus nobody answers at is one error up front, not a row per panel.
+    #[test]
+    fn an_unreachable_prometheus_is_one_error() {
+        let d = dashboard::parse(BOARD).unwrap();
+        let sources = Sources {
+            prometheus: Some(Prometheus::new(
+                "http://user:s3cr3t@127.0.0.1:9",
+                Duration::from_secs(2),
+            )),
+            loki: None,
+            grafana: None,
+        };
+        let releases = Releases::default();
+        let r = verify(&d, &settings(), &sources, &[], &releases);
+        let error = r.unreachable.clone().expect("unreachable");
+        assert!(
+            error.starts_with("Prometheus: cannot query http://127.0.0.1:9/"),
+            "{error}"
+        );
+        assert!(r.panels.is_empty());
+        assert_eq!(r.summary().failed, 1);
+        for format in [Format::Table, Format::Json, Format::Junit] {
+            let text = r.render(format);
+            assert_eq!(text.matches("cannot query").count(), 1, "{text}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+    }
+}
