@@ -30,6 +30,7 @@ mod docker;
 mod exposition;
 mod fleet;
 mod gateway;
+mod history;
 mod k8s;
 mod migrate;
 mod openai;

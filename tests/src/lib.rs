@@ -17,8 +17,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use vllm_sim::bench::HarnessMetrics;
 use vllm_sim::clock::WallClock;
-use vllm_sim::lab::Lab;
-use vllm_sim::scenario::Scenario;
+use vllm_sim::lab::{BackfillPlan, Lab};
+use vllm_sim::scenario::{POD_JOB, Scenario};
 use vllm_sim::serve::Listeners;
 
 pub mod schema;
@@ -101,29 +101,67 @@ impl Sim {
         harness: Option<&HarnessMetrics>,
         ip: IpAddr,
     ) -> Sim {
+        Sim::start_after(scenario, speed, harness, ip, None)
+    }
+
+    /// Serves `scenario` at speed 1 after writing `history` of it, scraped every
+    /// `interval` with the labels [`Sim::scrape_config`] gives, to `out` (as
+    /// `vllm-sim run --history` does): the lab's clock started `history` ago.
+    pub fn start_with_history(
+        scenario: Scenario,
+        history: Duration,
+        interval: Duration,
+        out: &Path,
+    ) -> Sim {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        Sim::start_after(scenario, 1.0, None, ip, Some((history, interval, out)))
+    }
+
+    fn start_after(
+        mut scenario: Scenario,
+        speed: f64,
+        harness: Option<&HarnessMetrics>,
+        ip: IpAddr,
+        history: Option<(Duration, Duration, &Path)>,
+    ) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let lab = Lab::new(scenario, Arc::new(WallClock::start(speed)));
-        let (stop, stopped) = watch::channel(false);
         let bind = || {
             runtime
                 .block_on(tokio::net::TcpListener::bind((ip, 0)))
                 .expect("bind a port")
         };
         let listeners = Listeners {
-            pods: lab.pods().map(|_| bind()).collect(),
+            pods: scenario.pods.iter().map(|_| bind()).collect(),
             gateway: bind(),
         };
+        for (pod, listener) in scenario.pods.iter_mut().zip(&listeners.pods) {
+            pod.port = listener.local_addr().expect("local addr").port();
+        }
+        let gateway = listeners.gateway.local_addr().expect("local addr");
+        let past = history.map_or(Duration::ZERO, |(d, _, _)| d);
+        let lab = Lab::new(scenario, Arc::new(WallClock::started_ago(past, speed)));
+        if let Some((duration, interval, out)) = history {
+            let plan = BackfillPlan {
+                start_unix_secs: lab.clock().epoch_unix_secs(),
+                duration,
+                interval,
+                job: POD_JOB.to_owned(),
+                host: ip.to_string(),
+                gateway_port: gateway.port(),
+            };
+            lab.write_history(&plan, out).expect("write the history");
+        }
+        let (stop, stopped) = watch::channel(false);
         let pods = lab
             .pods()
             .zip(&listeners.pods)
             .map(|(pod, l)| (pod.name(), l.local_addr().expect("local addr")))
             .collect();
         let apps = lab.pods().map(|pod| pod.app()).collect();
-        let gateway = listeners.gateway.local_addr().expect("local addr");
         let mut registry = Registry::default();
         if let Some(harness) = harness {
             harness.register(&mut registry);
@@ -207,6 +245,25 @@ impl Prometheus {
         );
         assert_eq!(code, 0, "promtool rejected the backfill:\n{out}");
         Prometheus::start_with_config("global:\n  scrape_interval: 15s\n", dir)
+    }
+
+    /// Starts Prometheus on TSDB blocks that promtool builds from the OpenMetrics file
+    /// `history`, scraping `sim` every `interval` from there on.
+    pub fn start_on_history(sim: &Sim, history: &Path, interval: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let (code, out) = promtool(
+            &[
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                history.to_str().unwrap(),
+                data.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "promtool rejected the history:\n{out}");
+        Prometheus::start_with_config(&sim.scrape_config(interval, None), dir)
     }
 
     fn start_with_config(config: &str, dir: tempfile::TempDir) -> Prometheus {

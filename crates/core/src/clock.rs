@@ -80,6 +80,8 @@ pub trait Clock: Send + Sync {
 #[derive(Debug)]
 pub struct WallClock {
     start: Instant,
+    /// Wall time between time zero and `start`.
+    past: Duration,
     epoch: f64,
     speed: f64,
 }
@@ -87,12 +89,19 @@ pub struct WallClock {
 impl WallClock {
     /// A clock starting now, running `speed` simulated seconds per wall second.
     pub fn start(speed: f64) -> WallClock {
+        WallClock::started_ago(Duration::ZERO, speed)
+    }
+
+    /// A clock whose time zero was `past` ago (wall time): it reads `past × speed`
+    /// now, and runs `speed` simulated seconds per wall second from here.
+    pub fn started_ago(past: Duration, speed: f64) -> WallClock {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         WallClock {
             start: Instant::now(),
-            epoch,
+            past,
+            epoch: epoch - past.as_secs_f64(),
             speed,
         }
     }
@@ -100,7 +109,7 @@ impl WallClock {
 
 impl Clock for WallClock {
     fn now(&self) -> SimTime {
-        SimTime::from_secs_f64(self.start.elapsed().as_secs_f64() * self.speed)
+        SimTime::from_secs_f64((self.past + self.start.elapsed()).as_secs_f64() * self.speed)
     }
     fn epoch_unix_secs(&self) -> f64 {
         self.epoch
@@ -162,5 +171,25 @@ mod tests {
         );
         assert_eq!(clock.wall_time_until(SimTime::ZERO), Some(Duration::ZERO));
         assert_eq!(ManualClock::new(0.0).wall_time_until(SimTime::MAX), None);
+    }
+
+    #[test]
+    fn a_clock_started_in_the_past_reads_that_past_now() {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let clock = WallClock::started_ago(Duration::from_secs(3600), 1.0);
+        let now = clock.now().as_secs_f64();
+        assert!((3600.0..3601.0).contains(&now), "{now}");
+        let epoch = clock.epoch_unix_secs();
+        assert!((wall - 3601.0..=wall - 3599.0).contains(&epoch), "{epoch}");
+        assert_eq!(
+            WallClock::started_ago(Duration::from_secs(10), 2.0)
+                .now()
+                .as_secs_f64()
+                .floor(),
+            20.0
+        );
     }
 }

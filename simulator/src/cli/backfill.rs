@@ -31,7 +31,7 @@ pub struct BackfillArgs {
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
     /// The `job` label of every series.
-    #[arg(long, default_value = "vllm")]
+    #[arg(long, default_value = vllm_sim_lab::scenario::POD_JOB)]
     pub job: String,
     /// The host part of each pod's `instance` label.
     #[arg(long, default_value = "127.0.0.1")]

@@ -1,8 +1,10 @@
 //! `vllm-sim run [SCENARIO]`: serve every pod of a scenario until Ctrl-C or SIGTERM.
 
+use std::fs::File;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -14,8 +16,8 @@ use prometheus_client::registry::Registry;
 use vllm_sim_core::clock::{Clock, WallClock};
 
 use vllm_sim_lab::bench::{self, BenchConfig, HarnessMetrics, SUITES};
-use vllm_sim_lab::lab::Lab;
-use vllm_sim_lab::scenario::Scenario;
+use vllm_sim_lab::lab::{BackfillPlan, Lab, partial_path};
+use vllm_sim_lab::scenario::{POD_JOB, Scenario};
 use vllm_sim_lab::serve::{self, Listeners};
 
 /// The fastest `--speed`: beyond it a pod's steps outrun the drive loop's ticks and
@@ -64,9 +66,74 @@ pub struct RunArgs {
     /// Prompts per suite in each `--bench` run (all when omitted).
     #[arg(long, env = "VLLM_SIM_BENCH_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
     pub bench_limit: Option<u64>,
+    /// Start with this much history behind the lab (wall time, at most 7 days; 0 for
+    /// none): simulated at full speed and written to `--history-out` for promtool
+    /// before the lab serves, then continued live from the same state.
+    #[arg(long, env = "VLLM_SIM_HISTORY", default_value = "0", value_parser = humantime::parse_duration)]
+    pub history: Duration,
+    /// Where the history goes: timestamped OpenMetrics for `promtool tsdb
+    /// create-blocks-from openmetrics` (written beside as FILE.partial, then renamed).
+    #[arg(long, env = "VLLM_SIM_HISTORY_OUT", value_name = "FILE")]
+    pub history_out: Option<PathBuf>,
+    /// The host Prometheus scrapes the lab at, for the history's `instance` labels (as
+    /// `scrape-config --host`).
+    #[arg(long, env = "VLLM_SIM_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Time between the history's scrapes, as Prometheus's scrape_interval (as
+    /// `scrape-config --interval`).
+    #[arg(long, env = "VLLM_SIM_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
     /// Log shipping.
     #[command(flatten)]
     pub logs: super::LogArgs,
+}
+
+/// The longest `--history`: a week of scrapes is 40,320 per target.
+const MAX_HISTORY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A history to write before serving.
+#[derive(Debug)]
+struct History {
+    duration: Duration,
+    interval: Duration,
+    host: String,
+    out: PathBuf,
+}
+
+impl History {
+    /// `--history` and its companions, checked; `None` for `--history 0`.
+    fn from_args(args: &RunArgs) -> anyhow::Result<Option<History>> {
+        if args.history.is_zero() {
+            return Ok(None);
+        }
+        anyhow::ensure!(
+            args.history <= MAX_HISTORY,
+            "--history must be at most 7 days, got {}",
+            humantime::format_duration(args.history)
+        );
+        anyhow::ensure!(
+            args.speed == 1.0,
+            "--history needs --speed 1: the history is stamped in wall time, which a faster lab outruns"
+        );
+        anyhow::ensure!(
+            !args.interval.is_zero() && args.interval <= args.history,
+            "--interval must be longer than 0s and at most --history, got {}",
+            humantime::format_duration(args.interval)
+        );
+        let out = args
+            .history_out
+            .clone()
+            .context("--history needs --history-out FILE: where to write it for promtool")?;
+        let partial = partial_path(&out);
+        File::create(&partial)
+            .with_context(|| format!("--history-out: cannot write {}", partial.display()))?;
+        Ok(Some(History {
+            duration: args.history,
+            interval: args.interval,
+            host: args.host.clone(),
+            out,
+        }))
+    }
 }
 
 /// When and how much the headless harness runs.
@@ -84,12 +151,14 @@ struct RunConfig {
     gateway: SocketAddr,
     speed: f64,
     bench: Option<Headless>,
+    history: Option<History>,
 }
 
 impl TryFrom<RunArgs> for RunConfig {
     type Error = anyhow::Error;
 
     fn try_from(args: RunArgs) -> anyhow::Result<RunConfig> {
+        let history = History::from_args(&args)?;
         let mut scenario = super::resolve_scenario(&args.scenario)?;
         if let Some(seed) = args.seed {
             scenario.seed = seed;
@@ -125,6 +194,7 @@ impl TryFrom<RunArgs> for RunConfig {
                 every: args.bench_every,
                 limit: args.bench_limit.map(|n| n as usize),
             }),
+            history,
         })
     }
 }
@@ -138,8 +208,12 @@ pub(super) fn execute(args: RunArgs) -> anyhow::Result<()> {
     served
 }
 
-async fn serve(config: RunConfig) -> anyhow::Result<()> {
-    let clock: Arc<dyn Clock> = Arc::new(WallClock::start(config.speed));
+async fn serve(mut config: RunConfig) -> anyhow::Result<()> {
+    let past = config
+        .history
+        .as_ref()
+        .map_or(Duration::ZERO, |h| h.duration);
+    let clock: Arc<dyn Clock> = Arc::new(WallClock::started_ago(past, config.speed));
     tracing::info!(
         "scenario {}: {} (speed x{})",
         config.scenario.name,
@@ -149,23 +223,29 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
     for line in super::check::summary(&config.scenario).lines().skip(1) {
         tracing::info!("{}", line.trim_start());
     }
-    let lab = Lab::new(config.scenario, clock);
-    let (stop, stopped) = watch::channel(false);
     let mut pods = Vec::new();
-    for (pod, addr) in lab.pods().zip(&config.addrs) {
+    for (pod, addr) in config.scenario.pods.iter_mut().zip(&config.addrs) {
         let listener = TcpListener::bind(addr)
             .await
-            .with_context(|| format!("{} cannot listen on {addr}", pod.name()))?;
-        tracing::info!(
-            "{} listening on http://{} (/metrics, /health)",
-            pod.name(),
-            listener.local_addr()?
-        );
+            .with_context(|| format!("{} cannot listen on {addr}", pod.name))?;
+        pod.port = listener.local_addr()?.port();
         pods.push(listener);
     }
     let listener = TcpListener::bind(config.gateway)
         .await
         .with_context(|| format!("the gateway cannot listen on {}", config.gateway))?;
+    let lab = Lab::new(config.scenario, clock);
+    if let Some(history) = &config.history {
+        write_history(&lab, history, listener.local_addr()?.port())?;
+    }
+    for (pod, listener) in lab.pods().zip(&pods) {
+        tracing::info!(
+            "{} listening on http://{} (/metrics, /health)",
+            pod.name(),
+            listener.local_addr()?
+        );
+    }
+    let (stop, stopped) = watch::channel(false);
     let harness = HarnessMetrics::new();
     let mut registry = Registry::default();
     if config.bench.is_some() {
@@ -212,6 +292,33 @@ async fn serve(config: RunConfig) -> anyhow::Result<()> {
     for task in tasks.drain(..served) {
         let _ = task.await;
     }
+    Ok(())
+}
+
+/// Simulates the lab's past at full speed and writes it to the history's file, with
+/// the labels the lab's own scrape configuration gives (`scrape-config` with the same
+/// `--host`, `--interval` and ports).
+fn write_history(lab: &Lab, history: &History, gateway_port: u16) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let plan = BackfillPlan {
+        start_unix_secs: lab.clock().epoch_unix_secs(),
+        duration: history.duration,
+        interval: history.interval,
+        job: POD_JOB.to_owned(),
+        host: history.host.clone(),
+        gateway_port,
+    };
+    let samples = lab
+        .write_history(&plan, &history.out)
+        .with_context(|| format!("--history-out {}", history.out.display()))?;
+    tracing::info!(
+        "history: the last {} ({samples} samples) written to {} in {:.1} s; \
+         promtool tsdb create-blocks-from openmetrics {} DATA_DIR turns it into blocks",
+        humantime::format_duration(history.duration),
+        history.out.display(),
+        started.elapsed().as_secs_f64(),
+        history.out.display()
+    );
     Ok(())
 }
 

@@ -1,13 +1,18 @@
 //! Backfill: a scenario's history scraped on simulated time, pods in parallel.
 //!
-//! Each pod is simulated from time zero to the end on its own, by whichever worker
-//! thread takes it, into a writer of its own; its scenario traffic is kept as a gateway
-//! journal per scrape. The gateway's metrics are then replayed from those journals in
-//! the order one thread would have produced them (scrape by scrape, pod by pod), so the
-//! document is the same whatever the number of threads.
+//! Each pod is moved from where it stands to the end of the span on its own, by
+//! whichever worker thread takes it, into a writer of its own; its scenario traffic is
+//! kept as a gateway journal per scrape. The gateway's metrics are then replayed from
+//! those journals in the order one thread would have produced them (scrape by scrape,
+//! pod by pod), so the document is the same whatever the number of threads.
+//!
+//! [`backfill`] does this for fresh pods; [`Lab::history`](super::Lab::history) for a
+//! lab's own pods and gateway, which then go on serving live from where the history
+//! ends.
 
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{GATEWAY_JOB, GatewayCounts, Pod};
@@ -34,44 +39,82 @@ pub struct BackfillPlan {
     pub gateway_port: u16,
 }
 
+impl BackfillPlan {
+    /// Each scrape's simulated time and Unix milliseconds, from time zero to the end.
+    fn scrapes(&self) -> Vec<(SimTime, i64)> {
+        let start_millis = (self.start_unix_secs * 1000.0).round() as i64;
+        std::iter::successors(Some(Duration::ZERO), |t| {
+            Some(*t + self.interval).filter(|t| *t <= self.duration)
+        })
+        .map(|t| {
+            (
+                SimTime::from_duration(t),
+                start_millis + t.as_millis() as i64,
+            )
+        })
+        .collect()
+    }
+}
+
 /// Scrapes every pod of `scenario` as Prometheus would, on simulated time, from time
 /// zero to `plan.duration` every `plan.interval`, and the gateway after the pods.
 pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    backfill_on(scenario, plan, threads)
+    backfill_on(scenario, plan, threads())
+}
+
+/// The worker threads a backfill uses: one per core.
+pub(super) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// [`backfill`] on at most `threads` worker threads.
 fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> BackfillWriter {
-    let start_millis = (plan.start_unix_secs * 1000.0).round() as i64;
-    // Each scrape's simulated time and Unix milliseconds.
-    let scrapes: Vec<(SimTime, i64)> = std::iter::successors(Some(Duration::ZERO), |t| {
-        Some(*t + plan.interval).filter(|t| *t <= plan.duration)
-    })
-    .map(|t| {
-        (
-            SimTime::from_duration(t),
-            start_millis + t.as_millis() as i64,
-        )
-    })
-    .collect();
-    let pods = scenario.pods.len();
-    let histories: Mutex<Vec<Option<PodHistory>>> = Mutex::new((0..pods).map(|_| None).collect());
+    let mut pods: Vec<Pod> = (0..scenario.pods.len())
+        .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
+        .collect();
+    let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
+    scrape(&mut pods, &GatewayMetrics::default(), plan, threads)
+}
+
+/// Moves `pods` along `plan`'s scrapes, on at most `threads` worker threads, writing
+/// each pod's scrapes and then the gateway's, whose `gateway` metrics count the pods'
+/// scenario traffic as it happened. Each pod ends at the plan's end, its scenario
+/// traffic routed to `gateway` from then on.
+pub(super) fn scrape(
+    pods: &mut [&mut Pod],
+    gateway: &GatewayMetrics,
+    plan: &BackfillPlan,
+    threads: usize,
+) -> BackfillWriter {
+    let scrapes = plan.scrapes();
+    let count = pods.len();
+    let work: Vec<Mutex<Option<&mut Pod>>> = pods
+        .iter_mut()
+        .map(|p| Mutex::new(Some(&mut **p)))
+        .collect();
+    let histories: Mutex<Vec<Option<PodHistory>>> = Mutex::new((0..count).map(|_| None).collect());
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, pods.max(1)) {
+        for _ in 0..threads.clamp(1, count.max(1)) {
             s.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= pods {
+                    let Some(slot) = work.get(index) else {
                         break;
+                    };
+                    let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(pod) = taken {
+                        let history = pod_history(pod, plan, &scrapes);
+                        histories.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(history);
                     }
-                    let history = pod_history(&scenario, index, plan, &scrapes);
-                    histories.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(history);
                 }
             });
         }
     });
+    drop(work);
+    for pod in pods.iter_mut() {
+        pod.route_through(gateway.clone());
+    }
     let histories: Vec<PodHistory> = histories
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -79,7 +122,6 @@ fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> 
         .flatten()
         .collect();
 
-    let gateway = GatewayMetrics::default();
     let mut registry = prometheus_client::registry::Registry::default();
     gateway.register(&mut registry);
     let instance = format!("{}:{}", plan.host, plan.gateway_port);
@@ -111,14 +153,9 @@ struct PodHistory {
     journal: Vec<Vec<(u16, f64)>>,
 }
 
-/// Pod `index` of `scenario`, scraped at every one of `scrapes`.
-fn pod_history(
-    scenario: &Arc<Scenario>,
-    index: usize,
-    plan: &BackfillPlan,
-    scrapes: &[(SimTime, i64)],
-) -> PodHistory {
-    let mut pod = Pod::new(scenario.clone(), index, plan.start_unix_secs);
+/// `pod` scraped at every one of `scrapes` (it is moved to each in turn), its scenario
+/// traffic counted in a journal meanwhile.
+fn pod_history(pod: &mut Pod, plan: &BackfillPlan, scrapes: &[(SimTime, i64)]) -> PodHistory {
     pod.route(GatewayCounts::Journal(Vec::new()));
     let spec = pod.spec();
     let instance = format!("{}:{}", plan.host, spec.port);

@@ -12,6 +12,9 @@ mod clients;
 pub use backfill::{BackfillPlan, backfill};
 pub use clients::ClientEvent;
 
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,7 +25,7 @@ use clients::{Clients, GatewayCounts, GatewayRoute, Tee};
 use vllm_sim_core::catalogue::Profile;
 use vllm_sim_core::clock::{Clock, SimTime};
 use vllm_sim_core::engine::{ClientRequest, Engine, EventSink, Traffic};
-use vllm_sim_core::exposition::Format;
+use vllm_sim_core::exposition::{BackfillWriter, Format};
 use vllm_sim_core::metrics::gateway::GatewayMetrics;
 use vllm_sim_core::metrics::{CacheConfigInfo, LoraInfo, MetricsConfig, VllmMetrics};
 
@@ -363,6 +366,63 @@ impl Lab {
     pub fn pods(&self) -> impl Iterator<Item = PodHandle> + '_ {
         (0..self.pods.len()).map(|i| self.pod(i))
     }
+
+    /// The lab's past, simulated at full speed and scraped as `plan` says: every pod
+    /// and the gateway from time zero to `plan.duration`, where they then stand, so
+    /// that serving live continues the same simulation (no counter reset, no gap).
+    ///
+    /// Refused unless the plan starts at the clock's epoch (its time zero), ends no
+    /// later than the clock's present, and every pod still stands at time zero.
+    pub fn history(&self, plan: &BackfillPlan) -> Result<BackfillWriter, String> {
+        let epoch = self.clock.epoch_unix_secs();
+        if (plan.start_unix_secs - epoch).abs() > 0.001 {
+            return Err(format!(
+                "a history starts at the lab's epoch ({epoch}), not at {}",
+                plan.start_unix_secs
+            ));
+        }
+        if SimTime::from_duration(plan.duration) > self.clock.now() {
+            return Err(format!(
+                "a history of {:?} ends after the lab's present ({})",
+                plan.duration,
+                self.clock.now()
+            ));
+        }
+        let mut guards: Vec<MutexGuard<'_, Pod>> = (self.pods.iter())
+            .map(|p| p.lock().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        if guards.iter().any(|p| p.now != SimTime::ZERO) {
+            return Err("a history is simulated before the lab serves".to_owned());
+        }
+        let mut pods: Vec<&mut Pod> = guards.iter_mut().map(|g| &mut **g).collect();
+        Ok(backfill::scrape(
+            &mut pods,
+            &self.gateway,
+            plan,
+            backfill::threads(),
+        ))
+    }
+
+    /// [`Lab::history`] written to `out` as timestamped OpenMetrics: first to
+    /// [`partial_path`]`(out)`, renamed to `out` once whole, so that a reader waiting
+    /// for `out` never sees half a file. Returns the number of samples.
+    pub fn write_history(&self, plan: &BackfillPlan, out: &Path) -> io::Result<u64> {
+        let writer = self.history(plan).map_err(io::Error::other)?;
+        let partial = partial_path(out);
+        let mut file = BufWriter::with_capacity(1 << 20, File::create(&partial)?);
+        let samples = writer.write(&mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&partial, out)?;
+        Ok(samples)
+    }
+}
+
+/// Where [`Lab::write_history`] writes before the file is whole: `out` with
+/// `.partial` appended.
+pub fn partial_path(out: &Path) -> PathBuf {
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    PathBuf::from(partial)
 }
 
 /// What a listener holds: one pod and the clock.

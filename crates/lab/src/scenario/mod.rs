@@ -30,6 +30,9 @@ use vllm_sim_rig::Expectation;
 /// The `job` label of the gateway's series, as the shipped scrape configs name it.
 pub const GATEWAY_JOB: &str = "lab-gateway";
 
+/// The `job` of every pod's scrapes.
+pub const POD_JOB: &str = "vllm";
+
 /// A validated scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {

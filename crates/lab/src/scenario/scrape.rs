@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::GATEWAY_JOB;
+use super::{GATEWAY_JOB, POD_JOB};
 
 /// Prometheus's default `scrape_timeout`, which must not exceed the interval.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,7 +69,7 @@ pub fn config(pods: &[(&str, String)], gateway: &str, interval: &str) -> String 
         },
         scrape_configs: vec![
             Job {
-                job_name: "vllm",
+                job_name: POD_JOB,
                 static_configs: groups,
             },
             Job {

@@ -1,0 +1,99 @@
+//! `run --history`: the lab starts with its past already written, and Prometheus,
+//! given that past as blocks and the live lab to scrape, sees one continuous
+//! simulation: every panel answers over the whole window at once, no counter resets
+//! at the seam, rates across it as before it, and `verify` passes over the window.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use vllm_sim::rig::Format;
+use vllm_sim::scenario::builtin;
+use vllm_sim_tests::{Prometheus, Sim, eventually, tool_available};
+
+use crate::verify::{Expect, WINDOW, shipped_dashboard, verify};
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn a_lab_with_history_continues_it_live() {
+    if !tool_available("promtool") || !tool_available("prometheus") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("history.om");
+    let started = unix_now();
+    let sim = Sim::start_with_history(
+        builtin("healthy").unwrap(),
+        Duration::from_secs(WINDOW),
+        Duration::from_secs(5),
+        &out,
+    );
+    let prometheus = Prometheus::start_on_history(&sim, &out, "5s");
+    // The live scrapes come at the history's interval, as the lab's own scrape
+    // configuration and `run --interval` agree. Three of every target after the
+    // history's last: of every target after the history's last.
+    let live = eventually(Duration::from_secs(60), || {
+        let expr = format!(
+            "min(count_over_time(up[{}s])) >= 3 and min(up) == 1",
+            unix_now() - started
+        );
+        (!prometheus.query(&expr).is_empty()).then_some(())
+    });
+    assert!(
+        live.is_some(),
+        "the live lab is not scraped: {:?}",
+        prometheus.query("up")
+    );
+    let end = unix_now();
+
+    // The whole window is there: every panel answers, with the scenario's expectations.
+    let report = verify(
+        &prometheus,
+        &shipped_dashboard(),
+        Some(("healthy", Expect::All)),
+        end - WINDOW,
+        end,
+        5,
+    );
+    assert_eq!(
+        report.summary().failed,
+        0,
+        "{}",
+        report.render(Format::Table)
+    );
+
+    // One simulation: no vLLM counter (histogram buckets, sums and counts included)
+    // went back at the seam, the gateway's neither.
+    // `resets` drops the metric name; the name is kept as a label first, so that
+    // series of different counters with the same labels stay apart.
+    let counters = r#"label_replace({__name__=~"(vllm:|lab_gateway_).+(_total|_bucket|_count|_sum)"}, "name", "$1", "__name__", "(.+)")"#;
+    let count = prometheus.scalar(&format!("count({counters})")).unwrap();
+    assert!(count > 100.0, "{count} counter series");
+    let range = format!("{}s", end - started + WINDOW);
+    let reset = prometheus.query(&format!("resets({counters}[{range}:5s]) > 0"));
+    assert!(reset.is_empty(), "counters reset at the seam: {reset:?}");
+
+    // A rate over a window across the seam is the rate the history had: within the
+    // range the one-minute rate took over the history's last ten minutes, widened by
+    // a tenth. (At different scrape intervals either side, Prometheus's extrapolation
+    // of the window's start would differ: the interval is the same.)
+    let rate = r#"sum(rate(vllm:request_success_total{app="mistral-7b-fp16"}[1m]))"#;
+    let across = prometheus.scalar(rate).expect("a rate across the seam");
+    let before = |f: &str| {
+        prometheus
+            .scalar(&format!(
+                "{f}_over_time({rate}[10m:5s] offset {}s)",
+                unix_now() - started
+            ))
+            .unwrap()
+    };
+    let (low, high) = (before("min"), before("max"));
+    assert!(
+        low > 0.0 && across >= low * 0.9 && across <= high * 1.1,
+        "rate across the seam {across}, before it {low}..{high}"
+    );
+}
