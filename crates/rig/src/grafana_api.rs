@@ -2,13 +2,15 @@
 //! asks every panel's question through Grafana itself: its datasources, its macro and
 //! interval handling, its Prometheus and Loki plugins.
 //!
-//! Each planned query goes as one request, its expression as Grafana's frontend sends
-//! it (dashboard variables replaced, `$__rate_interval` and friends left for Grafana's
-//! backend), with the target's datasource uid and legend format. The answer's data
-//! frames become the same [`Series`] the Prometheus and Loki clients return: a number
-//! field per series (its labels from the field, or from the string columns of a table
-//! frame; null is NaN, `+Inf` and `-Inf` come from the frame's `entities`), and for log
-//! frames one point per line, grouped by the line's labels, as the Loki client does.
+//! Each planned query goes as one request ([`RequestBody`]), its expression as
+//! Grafana's frontend sends it (dashboard variables replaced, `$__rate_interval` and
+//! friends left for Grafana's backend), with the target's datasource uid and legend
+//! format. The answer is read as the API documents it, its data frames becoming the
+//! same [`Series`] the Prometheus and Loki clients return: a number field per series
+//! (its labels from the field, or from the string columns of a table frame; null is
+//! NaN, a number may come as text, `+Inf`, `-Inf` and `NaN` come from the frame's
+//! `entities`), and for log frames one point per line, grouped by the line's labels,
+//! as the Loki client does.
 //!
 //! It does not plan, interpolate or judge: [`plan`](mod@super::plan) and
 //! [`evaluate`](mod@super::evaluate) do.
@@ -16,7 +18,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::answer::{ApiError, Series};
 use super::plan::QueryKind;
@@ -114,9 +117,9 @@ impl Grafana {
 fn answer(url: &str, status: u16, body: &str) -> Result<Vec<Series>, ApiError> {
     match parse_frames(body) {
         Err(ApiError::Decode(_)) if !(200..300).contains(&status) => {
-            let message = serde_json::from_str::<Value>(body)
+            let message = serde_json::from_str::<Failure>(body)
                 .ok()
-                .and_then(|v| Some(v.get("message")?.as_str()?.to_owned()));
+                .and_then(|f| f.message);
             let body = message.unwrap_or_else(|| body.chars().take(300).collect());
             Err(ApiError::Http {
                 url: url.to_owned(),
@@ -128,22 +131,104 @@ fn answer(url: &str, status: u16, body: &str) -> Result<Vec<Series>, ApiError> {
     }
 }
 
-/// Splits `user:pass@host:port` into the host part (with `path`) and the userinfo.
+/// The `/api/ds/query` body for one query, refId `A`: the time range in Unix
+/// milliseconds (as text, as Grafana's frontend sends it) and the query.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestBody<'a> {
+    /// Start, Unix milliseconds.
+    from: String,
+    /// End, Unix milliseconds.
+    to: String,
+    /// The one query.
+    queries: [Query<'a>; 1],
+}
+
+/// One query of a [`RequestBody`]: what every kind sends, then the kind's own fields.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Query<'a> {
+    /// Always `A`, the refId [`parse_frames`] reads.
+    ref_id: &'static str,
+    /// Which datasource answers.
+    datasource: Datasource<'a>,
+    /// The expression, as Grafana's frontend sends it.
+    expr: &'a str,
+    /// The panel's `maxDataPoints`, 1000 when it sets none.
+    max_data_points: f64,
+    /// The target's `legendFormat`, left out when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    legend_format: Option<&'a str>,
+    /// The range, instant or Loki fields.
+    #[serde(flatten)]
+    kind: KindFields<'a>,
+}
+
+/// A datasource reference: its plugin type and uid.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+struct Datasource<'a> {
+    /// `prometheus` or `loki`.
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// The datasource's uid.
+    uid: &'a str,
+}
+
+/// The fields of a [`Query`] that depend on its [`QueryKind`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+enum KindFields<'a> {
+    /// A Prometheus range query (`range`, not `instant`) at the planned step.
+    Range {
+        /// Always true.
+        range: bool,
+        /// Always false.
+        instant: bool,
+        /// The step, milliseconds.
+        interval_ms: i64,
+    },
+    /// A Prometheus instant query, as a table (one row per series).
+    Instant {
+        /// Always false.
+        range: bool,
+        /// Always true.
+        instant: bool,
+        /// Always `table`.
+        format: &'static str,
+    },
+    /// A Loki range query.
+    Loki {
+        /// Always `range`.
+        query_type: &'static str,
+        /// The line limit.
+        max_lines: u64,
+        /// `backward` or `forward`.
+        direction: &'a str,
+        /// The step for metric queries, milliseconds.
+        interval_ms: i64,
+    },
+}
+
 /// The `/api/ds/query` body for one query, refId `A`.
-pub fn request_body(q: &DsQuery<'_>) -> Value {
-    let ms = |s: f64| format!("{}", (s * 1000.0).round() as i64);
-    let datasource = json!({"type": q.datasource_type, "uid": q.datasource_uid});
-    let max_data_points = q.max_data_points.unwrap_or(1000.0);
-    let (from, to, query) = match q.kind {
+pub fn request_body<'a>(q: &DsQuery<'a>) -> RequestBody<'a> {
+    let ms = |s: f64| (s * 1000.0).round() as i64;
+    let (from, to, kind) = match q.kind {
         QueryKind::Range { start, end, step } => (
             ms(*start),
             ms(*end),
-            json!({"range": true, "instant": false, "intervalMs": (step * 1000.0).round() as i64}),
+            KindFields::Range {
+                range: true,
+                instant: false,
+                interval_ms: ms(*step),
+            },
         ),
         QueryKind::Instant { time } => (
             ms(*time - 1.0),
             ms(*time),
-            json!({"range": false, "instant": true, "format": "table"}),
+            KindFields::Instant {
+                range: false,
+                instant: true,
+                format: "table",
+            },
         ),
         QueryKind::Loki {
             start,
@@ -154,31 +239,212 @@ pub fn request_body(q: &DsQuery<'_>) -> Value {
         } => (
             ms(*start),
             ms(*end),
-            json!({
-                "queryType": "range",
-                "maxLines": limit,
-                "direction": direction,
-                "intervalMs": (step * 1000.0).round() as i64,
-            }),
+            KindFields::Loki {
+                query_type: "range",
+                max_lines: *limit,
+                direction,
+                interval_ms: ms(*step),
+            },
         ),
     };
-    let mut query = query;
-    query["refId"] = json!("A");
-    query["datasource"] = datasource;
-    query["expr"] = json!(q.expr);
-    query["maxDataPoints"] = json!(max_data_points);
-    if let Some(legend) = q.legend_format {
-        query["legendFormat"] = json!(legend);
+    RequestBody {
+        from: from.to_string(),
+        to: to.to_string(),
+        queries: [Query {
+            ref_id: "A",
+            datasource: Datasource {
+                kind: q.datasource_type,
+                uid: q.datasource_uid,
+            },
+            expr: q.expr,
+            max_data_points: q.max_data_points.unwrap_or(1000.0),
+            legend_format: q.legend_format,
+            kind,
+        }],
     }
-    json!({"from": from, "to": to, "queries": [query]})
+}
+
+/// An `/api/ds/query` answer: each query's result by refId, and (when Grafana
+/// refused the request as a whole) its `message`.
+#[derive(Deserialize)]
+struct Response {
+    /// The results, by refId.
+    #[serde(default, deserialize_with = "nullable")]
+    results: BTreeMap<String, QueryResult>,
+    /// Why there are no results, e.g. "Data source not found".
+    message: Option<String>,
+}
+
+/// The `message` of a failing answer, whatever else it holds.
+#[derive(Deserialize)]
+struct Failure {
+    /// Grafana's message.
+    message: Option<String>,
+}
+
+/// One query's result: its error and status, or its data frames.
+#[derive(Deserialize)]
+struct QueryResult {
+    /// The datasource's error, e.g. a PromQL parse error.
+    error: Option<String>,
+    /// The HTTP status Grafana gives the error.
+    status: Option<u64>,
+    /// The data frames.
+    #[serde(default, deserialize_with = "nullable")]
+    frames: Vec<Frame>,
+}
+
+/// A data frame: its fields' schema and their values, column by column.
+#[derive(Deserialize)]
+struct Frame {
+    /// The schema; a frame without one is not read.
+    schema: Option<Schema>,
+    /// The columns.
+    #[serde(default, deserialize_with = "nullable")]
+    data: FrameData,
+}
+
+/// A frame's schema: its fields.
+#[derive(Deserialize)]
+struct Schema {
+    /// The fields, in column order.
+    fields: Option<Vec<FieldSchema>>,
+}
+
+/// A field's name, type and labels.
+#[derive(Deserialize)]
+struct FieldSchema {
+    /// The name, e.g. `Time`, `Value` or a table's column name.
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+    /// The type: `time`, `number`, `string`, `other`.
+    #[serde(rename = "type", default, deserialize_with = "nullable")]
+    kind: String,
+    /// The labels: an object of strings, or a JSON text of one.
+    labels: Option<Cell>,
+}
+
+/// A frame's columns, and the rows that JSON cannot hold.
+#[derive(Default, Deserialize)]
+struct FrameData {
+    /// One column per field; a null column has no rows.
+    #[serde(default, deserialize_with = "nullable")]
+    values: Vec<Option<Vec<Cell>>>,
+    /// Per field, the rows holding `+Inf`, `-Inf` or `NaN` (null in `values`);
+    /// null for a field without any.
+    #[serde(default, deserialize_with = "nullable")]
+    entities: Vec<Option<Entities>>,
+}
+
+/// The rows of a field that JSON has no number for (`{"Inf": [1], "NegInf": [4]}`):
+/// the frame sends null there and lists the rows here.
+#[derive(Deserialize)]
+struct Entities {
+    /// The `+Inf` rows.
+    #[serde(rename = "Inf", default, deserialize_with = "nullable")]
+    inf: Vec<usize>,
+    /// The `-Inf` rows.
+    #[serde(rename = "NegInf", default, deserialize_with = "nullable")]
+    neg_inf: Vec<usize>,
+    /// The `NaN` rows.
+    #[serde(rename = "NaN", default, deserialize_with = "nullable")]
+    nan: Vec<usize>,
+}
+
+impl Entities {
+    /// Row `row`'s value, if it is one of these.
+    fn at(&self, row: usize) -> Option<f64> {
+        [
+            (&self.inf, f64::INFINITY),
+            (&self.neg_inf, f64::NEG_INFINITY),
+            (&self.nan, f64::NAN),
+        ]
+        .into_iter()
+        .find_map(|(rows, value)| rows.contains(&row).then_some(value))
+    }
+}
+
+/// One value of a frame's column, whatever its field's type.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Cell {
+    /// A number: a time in Unix milliseconds, or a value.
+    Number(f64),
+    /// A string: a label, a log line, a number written as text, or labels as a
+    /// JSON text.
+    String(String),
+    /// An object: a log line's labels.
+    Labels(BTreeMap<String, Cell>),
+    /// Anything else: null (no value), a boolean, a list.
+    None(IgnoredAny),
+}
+
+impl Cell {
+    /// As a value: a number, or a number written as Prometheus does (`"NaN"`,
+    /// `"+Inf"`, `"1.5"`); null and anything else is NaN.
+    fn number(&self) -> f64 {
+        match self {
+            Cell::Number(n) => *n,
+            Cell::String(s) => prom_api::sample_value(s).unwrap_or(f64::NAN),
+            Cell::Labels(_) | Cell::None(_) => f64::NAN,
+        }
+    }
+
+    /// As a time, Unix milliseconds to seconds; anything not a number is NaN.
+    fn seconds(&self) -> f64 {
+        match self {
+            Cell::Number(ms) => ms / 1000.0,
+            _ => f64::NAN,
+        }
+    }
+
+    /// As a string, if it is one.
+    fn text(&self) -> Option<&str> {
+        match self {
+            Cell::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// As labels: the string values of an object, or of the object a JSON text
+    /// holds (as log frames carry labels); none for anything else.
+    fn labels(&self) -> BTreeMap<String, String> {
+        let strings = |object: &BTreeMap<String, Cell>| {
+            object
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.text()?.to_owned())))
+                .collect()
+        };
+        match self {
+            Cell::Labels(object) => strings(object),
+            Cell::String(text) => serde_json::from_str(text)
+                .map(|object| strings(&object))
+                .unwrap_or_default(),
+            Cell::Number(_) | Cell::None(_) => BTreeMap::new(),
+        }
+    }
+}
+
+/// A field's value that may be null, null read as the default (as a missing one).
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// Parses an `/api/ds/query` answer for refId `A` into series.
 pub fn parse_frames(body: &str) -> Result<Vec<Series>, ApiError> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| ApiError::Decode(format!("not JSON ({e})")))?;
-    let Some(result) = v.get("results").and_then(|r| r.get("A")) else {
-        let message = v.get("message").and_then(Value::as_str).unwrap_or_default();
+    let response: Response = serde_json::from_str(body).map_err(|e| {
+        ApiError::Decode(if e.is_data() {
+            format!("not an /api/ds/query answer ({e})")
+        } else {
+            format!("not JSON ({e})")
+        })
+    })?;
+    let Some(result) = response.results.get("A") else {
+        let message = response.message.unwrap_or_default();
         return Err(ApiError::Decode(format!(
             "no results for refId A{}",
             if message.is_empty() {
@@ -188,99 +454,71 @@ pub fn parse_frames(body: &str) -> Result<Vec<Series>, ApiError> {
             }
         )));
     };
-    if let Some(error) = result.get("error").and_then(Value::as_str) {
+    if let Some(error) = &result.error {
         return Err(ApiError::Query {
-            error_type: format!(
-                "grafana {}",
-                result.get("status").and_then(Value::as_u64).unwrap_or(400)
-            ),
-            error: error.to_owned(),
+            error_type: format!("grafana {}", result.status.unwrap_or(400)),
+            error: error.clone(),
         });
     }
-    let frames = result
-        .get("frames")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let mut series = Vec::new();
-    for frame in frames {
+    for frame in &result.frames {
         frame_series(frame, &mut series)?;
     }
     Ok(series)
 }
 
-/// One field of a frame: its name, type, labels and values.
+/// One field of a frame: its schema and its column.
 struct Field<'a> {
+    /// The field's name.
     name: &'a str,
+    /// The field's type.
     kind: &'a str,
+    /// The field's labels.
     labels: BTreeMap<String, String>,
-    values: &'a [Value],
-    /// The rows holding `+Inf` and `-Inf`: JSON has no infinities, so a frame sends
-    /// null and lists the rows under `data.entities` (NaN rows are null already).
-    infinities: Vec<(usize, f64)>,
+    /// The field's column.
+    values: &'a [Cell],
+    /// The field's `+Inf`, `-Inf` and `NaN` rows.
+    entities: Option<&'a Entities>,
 }
 
 impl Field<'_> {
     /// Row `row`'s number; null (and anything not a number) is NaN.
     fn number(&self, row: usize) -> f64 {
-        if let Some((_, inf)) = self.infinities.iter().find(|(r, _)| *r == row) {
-            return *inf;
+        if let Some(special) = self.entities.and_then(|e| e.at(row)) {
+            return special;
         }
-        self.values.get(row).map_or(f64::NAN, number)
+        self.values.get(row).map_or(f64::NAN, Cell::number)
     }
 }
 
-/// The `+Inf` and `-Inf` rows of an `entities` entry (`{"Inf": [1], "NegInf": [4]}`).
-fn infinities(entity: Option<&Value>) -> Vec<(usize, f64)> {
-    let rows = |key: &str, value: f64| {
-        entity
-            .and_then(|e| e.get(key))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_u64)
-            .filter_map(move |r| Some((usize::try_from(r).ok()?, value)))
-    };
-    rows("Inf", f64::INFINITY)
-        .chain(rows("NegInf", f64::NEG_INFINITY))
-        .collect()
-}
-
-fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
+/// Appends a frame's series to `out`: a series per number field, a series per row
+/// of a table frame, a series per label set of a log frame.
+fn frame_series(frame: &Frame, out: &mut Vec<Series>) -> Result<(), ApiError> {
     let schema = frame
-        .pointer("/schema/fields")
-        .and_then(Value::as_array)
+        .schema
+        .as_ref()
+        .and_then(|s| s.fields.as_deref())
         .ok_or_else(|| ApiError::Decode("a frame without schema.fields".to_owned()))?;
-    let values = frame
-        .pointer("/data/values")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let entities = frame
-        .pointer("/data/entities")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let fields: Vec<Field<'_>> = schema
         .iter()
         .enumerate()
         .map(|(i, f)| Field {
-            name: f.get("name").and_then(Value::as_str).unwrap_or_default(),
-            kind: f.get("type").and_then(Value::as_str).unwrap_or_default(),
-            labels: string_map(f.get("labels")),
-            values: values
+            name: &f.name,
+            kind: &f.kind,
+            labels: f.labels.as_ref().map(Cell::labels).unwrap_or_default(),
+            values: frame
+                .data
+                .values
                 .get(i)
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
+                .and_then(Option::as_deref)
                 .unwrap_or_default(),
-            infinities: infinities(entities.get(i)),
+            entities: frame.data.entities.get(i).and_then(Option::as_ref),
         })
         .collect();
     let time = fields.iter().find(|f| f.kind == "time");
     let at = |row: usize| -> f64 {
         time.and_then(|t| t.values.get(row))
-            .and_then(Value::as_f64)
-            .map_or(f64::NAN, |ms| ms / 1000.0)
+            .map_or(f64::NAN, Cell::seconds)
     };
     let line = fields
         .iter()
@@ -291,7 +529,8 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
         let mut streams: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
         for row in 0..line.values.len() {
             let key = labels
-                .map(|l| string_map(l.values.get(row)))
+                .and_then(|l| l.values.get(row))
+                .map(Cell::labels)
                 .unwrap_or_default();
             streams.entry(key).or_default().push((at(row), 1.0));
         }
@@ -317,7 +556,7 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
             for row in 0..field.values.len() {
                 let mut labels = field.labels.clone();
                 for s in &strings {
-                    if let Some(v) = s.values.get(row).and_then(Value::as_str) {
+                    if let Some(v) = s.values.get(row).and_then(Cell::text) {
                         labels.insert(s.name.to_owned(), v.to_owned());
                     }
                 }
@@ -331,38 +570,16 @@ fn frame_series(frame: &Value, out: &mut Vec<Series>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A frame value as a number; null (and anything else) is NaN.
-fn number(v: &Value) -> f64 {
-    match v {
-        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-        Value::String(s) => prom_api::sample_value(s).unwrap_or(f64::NAN),
-        _ => f64::NAN,
-    }
-}
-
-/// A JSON object of strings (or a JSON text of one, as log frames carry labels).
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    let parsed;
-    let object = match v {
-        Some(Value::Object(o)) => o,
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(o)) => {
-                parsed = o;
-                &parsed
-            }
-            _ => return BTreeMap::new(),
-        },
-        _ => return BTreeMap::new(),
-    };
-    object
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+
+    /// The body [`Grafana::query`] sends, as JSON.
+    fn body(q: &DsQuery<'_>) -> Value {
+        serde_json::to_value(request_body(q)).unwrap()
+    }
 
     fn range() -> QueryKind {
         QueryKind::Range {
@@ -384,7 +601,7 @@ mod tests {
             max_data_points: None,
         };
         assert_eq!(
-            request_body(&q),
+            body(&q),
             json!({"from": "1700000000000", "to": "1700001800000", "queries": [{
                 "refId": "A", "datasource": {"type": "prometheus", "uid": "prometheus"},
                 "expr": "sum(rate(x[$__rate_interval]))", "range": true, "instant": false,
@@ -397,7 +614,7 @@ mod tests {
             limit: 1000,
             direction: "backward".to_owned(),
         };
-        let body = request_body(&DsQuery {
+        let body = body(&DsQuery {
             datasource_type: "loki",
             datasource_uid: "loki",
             expr: "{a=\"b\"}",
@@ -411,6 +628,68 @@ mod tests {
         assert_eq!(body["queries"][0]["maxDataPoints"], 500.0);
         assert_eq!(body["from"], "10000");
         assert!(body["queries"][0].get("legendFormat").is_none());
+    }
+
+    /// Every kind's whole body, as the `json!` literals that built it before it was
+    /// typed: the same keys, and numbers of the same JSON type (`maxDataPoints` a
+    /// float, `intervalMs` and `maxLines` integers, the times strings).
+    #[test]
+    fn bodies_of_every_kind_are_what_grafana_takes() {
+        let range = range();
+        let q = DsQuery {
+            datasource_type: "prometheus",
+            datasource_uid: "prom-uid",
+            expr: "up",
+            legend_format: None,
+            kind: &range,
+            max_data_points: Some(300.0),
+        };
+        assert_eq!(
+            body(&q),
+            json!({"from": "1700000000000", "to": "1700001800000", "queries": [{
+                "refId": "A", "datasource": {"type": "prometheus", "uid": "prom-uid"},
+                "expr": "up", "range": true, "instant": false, "intervalMs": 15000,
+                "maxDataPoints": 300.0}]})
+        );
+        let instant = QueryKind::Instant {
+            time: 1_700_000_000.5,
+        };
+        let q = DsQuery {
+            legend_format: Some("{{team}}"),
+            kind: &instant,
+            max_data_points: None,
+            ..q
+        };
+        assert_eq!(
+            body(&q),
+            json!({"from": "1699999999500", "to": "1700000000500", "queries": [{
+                "refId": "A", "datasource": {"type": "prometheus", "uid": "prom-uid"},
+                "expr": "up", "range": false, "instant": true, "format": "table",
+                "maxDataPoints": 1000.0, "legendFormat": "{{team}}"}]})
+        );
+        let loki = QueryKind::Loki {
+            start: 10.0,
+            end: 70.0,
+            step: 0.25,
+            limit: 50,
+            direction: "forward".to_owned(),
+        };
+        let q = DsQuery {
+            datasource_type: "loki",
+            datasource_uid: "loki-uid",
+            expr: "count_over_time({a=\"b\"}[1m])",
+            legend_format: Some("{{a}}"),
+            kind: &loki,
+            max_data_points: Some(500.0),
+        };
+        assert_eq!(
+            body(&q),
+            json!({"from": "10000", "to": "70000", "queries": [{
+                "refId": "A", "datasource": {"type": "loki", "uid": "loki-uid"},
+                "expr": "count_over_time({a=\"b\"}[1m])", "queryType": "range",
+                "maxLines": 50, "direction": "forward", "intervalMs": 250,
+                "maxDataPoints": 500.0, "legendFormat": "{{a}}"}]})
+        );
     }
 
     #[test]
@@ -442,6 +721,87 @@ mod tests {
         let values: Vec<f64> = s[0].points.iter().map(|p| p.1).collect();
         assert!(values[0].is_nan());
         assert_eq!(values[1..], [f64::INFINITY, f64::NEG_INFINITY, 0.5]);
+    }
+
+    #[test]
+    fn nan_entities_and_numbers_as_text() {
+        let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+            {"name":"Time","type":"time"},{"name":"Value","type":"number"}]},
+            "data":{"values":[[1000,2000,3000,4000,5000,6000,"7000"],
+              [null,"1.5","+Inf","-Inf","NaN","many",true]],
+              "entities":[null,{"NaN":[0],"Inf":null}]}}]}}}"#;
+        let s = parse_frames(body).unwrap();
+        let values: Vec<f64> = s[0].points.iter().map(|p| p.1).collect();
+        assert!(values[0].is_nan(), "a NaN entity");
+        assert_eq!(values[1..4], [1.5, f64::INFINITY, f64::NEG_INFINITY]);
+        assert!(values[4..].iter().all(|v| v.is_nan()), "{values:?}");
+        assert_eq!(s[0].points[1].0, 2.0);
+        assert!(s[0].points[6].0.is_nan(), "a time as text is no time");
+    }
+
+    #[test]
+    fn labels_may_be_json_text() {
+        let body = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+            {"name":"Time","type":"time"},
+            {"name":"Value","type":"number","labels":"{\"app\":\"awq\",\"n\":1}"},
+            {"name":"Value","type":"number","labels":"not labels"},
+            {"name":"Value","type":"number","labels":null}]},
+            "data":{"values":[[1000],[1],[2],[3]]}}]}}}"#;
+        let s = parse_frames(body).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            s[0].labels,
+            BTreeMap::from([("app".to_owned(), "awq".to_owned())]),
+            "non-string label values are left out"
+        );
+        assert!(s[1].labels.is_empty() && s[2].labels.is_empty());
+        let logs = r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+            {"name":"labels","type":"other"},{"name":"Time","type":"time"},
+            {"name":"body","type":"string"}]},
+            "data":{"values":[["{\"job\":\"x\"}",{"job":"x"},null,"[1]"],
+              [1000,2000,3000,4000],["a","b","c","d"]]}}]}}}"#;
+        let s = parse_frames(logs).unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(s[0].labels.is_empty());
+        assert_eq!(s[0].points, [(3.0, 1.0), (4.0, 1.0)]);
+        assert_eq!(s[1].labels["job"], "x");
+        assert_eq!(s[1].points, [(1.0, 1.0), (2.0, 1.0)]);
+    }
+
+    #[test]
+    fn nulls_are_empty() {
+        for body in [
+            r#"{"results":{"A":{"status":200,"frames":null}}}"#,
+            r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+                {"name":"Value","type":"number"}]},"data":null}]}}}"#,
+            r#"{"results":{"A":{"frames":[{"schema":{"fields":[
+                {"name":"Value","type":"number"}]},"data":{"values":[null],"entities":null}}]}}}"#,
+        ] {
+            let s = parse_frames(body).unwrap();
+            assert!(s.iter().all(|s| s.points.is_empty()), "{body}");
+        }
+        let e = parse_frames(r#"{"results":null,"message":null}"#).unwrap_err();
+        assert_eq!(e.to_string(), "unexpected answer: no results for refId A");
+        let e = parse_frames(r#"{"results":{"A":{"frames":[{"schema":null}]}}}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unexpected answer: a frame without schema.fields"
+        );
+    }
+
+    #[test]
+    fn answers_of_another_shape_are_decode_errors() {
+        for body in [
+            r#"{"results":{"A":{"frames":5}}}"#,
+            r#"{"results":{"A":{"error":"x","status":"bad"}}}"#,
+            r#"{"results":{"A":{"frames":[{"schema":{"fields":{}}}]}}}"#,
+        ] {
+            let e = parse_frames(body).unwrap_err();
+            assert!(
+                matches!(&e, ApiError::Decode(m) if m.starts_with("not an /api/ds/query answer (")),
+                "{body}: {e}"
+            );
+        }
     }
 
     #[test]
@@ -507,6 +867,28 @@ mod tests {
             e.to_string().starts_with("unexpected answer: not JSON"),
             "{e}"
         );
+        // A message, with results that are not the query's or not results at all.
+        let failed = r#"{"message":"Query data error","results":{}}"#;
+        assert_eq!(
+            answer(url, 500, failed).unwrap_err().to_string(),
+            "HTTP 500 from http://g:3000/api/ds/query: Query data error"
+        );
+        let denied = r#"{"message":"Permission denied","results":{"A":{"frames":"x"}}}"#;
+        assert_eq!(
+            answer(url, 403, denied).unwrap_err().to_string(),
+            "HTTP 403 from http://g:3000/api/ds/query: Permission denied"
+        );
+        // A message that is not text is no message: the body says why.
+        let odd = r#"{"message":{"text":"no"}}"#;
+        assert_eq!(
+            answer(url, 503, odd).unwrap_err().to_string(),
+            format!("HTTP 503 from http://g:3000/api/ds/query: {odd}")
+        );
+        // A successful status with an answer of another shape is a decode error.
+        assert!(matches!(
+            answer(url, 200, r#"{"results":{"A":{"frames":5}}}"#),
+            Err(ApiError::Decode(_))
+        ));
         let unauthorized = r#"{"message":"Unauthorized"}"#;
         assert!(matches!(
             answer(url, 401, unauthorized),
