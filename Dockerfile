@@ -30,6 +30,9 @@ RUN apt-get update \
     && useradd --system --user-group --uid 10001 --no-create-home --shell /usr/sbin/nologin vllm-sim
 COPY --from=builder /usr/local/bin/vllm-sim /usr/local/bin/vllm-sim
 COPY scenarios/ /scenarios/
+# Where `run --history-out` writes in the compose stack (a named volume, which takes
+# this directory's mode: Prometheus's user removes the file once it holds the blocks).
+RUN mkdir -m 0777 /history
 # Listen on every interface: inside a container 127.0.0.1 is unreachable from
 # Prometheus and from the host's published ports.
 ENV VLLM_SIM_BIND=0.0.0.0

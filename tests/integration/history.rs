@@ -97,3 +97,49 @@ fn a_lab_with_history_continues_it_live() {
         "rate across the seam {across}, before it {low}..{high}"
     );
 }
+
+/// compose.yaml's `history-blocks` step, run here on the history `run --history`
+/// writes (its paths moved into a temporary directory): the blocks it leaves are a
+/// Prometheus's data, the stale data it replaces is gone, and the history file too.
+#[test]
+fn the_compose_history_step_builds_prometheus_blocks() {
+    if !tool_available("promtool") || !tool_available("prometheus") {
+        return;
+    }
+    let compose: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(vllm_sim_tests::repo_root().join("compose.yaml")).unwrap(),
+    )
+    .unwrap();
+    let step = compose["services"]["history-blocks"]["command"][0]
+        .as_str()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (history, data) = (dir.path().join("history"), dir.path().join("prometheus"));
+    std::fs::create_dir_all(&history).unwrap();
+    std::fs::create_dir_all(data.join("stale-block")).unwrap();
+    let script = step
+        .replace("/history", history.to_str().unwrap())
+        .replace("/prometheus", data.to_str().unwrap());
+    let sim = Sim::start_with_history(
+        builtin("healthy").unwrap(),
+        Duration::from_secs(600),
+        Duration::from_secs(15),
+        &history.join("lab.om"),
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        !history.join("lab.om").exists(),
+        "the history file is removed"
+    );
+    assert!(
+        !data.join("stale-block").exists(),
+        "the old data is replaced"
+    );
+    let prometheus = Prometheus::start_on_data(&sim, &data, "15s");
+    let up = prometheus.scalar("count(count_over_time(up{job=\"vllm\"}[9m]))");
+    assert_eq!(up, Some(4.0), "every pod's history is in the blocks");
+}

@@ -266,6 +266,20 @@ impl Prometheus {
         Prometheus::start_with_config(&sim.scrape_config(interval, None), dir)
     }
 
+    /// Starts Prometheus on the data directory `data` (copied, so that the original
+    /// stays as it is), scraping `sim` every `interval`.
+    pub fn start_on_data(sim: &Sim, data: &Path, interval: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let copy = Command::new("cp")
+            .arg("-r")
+            .arg(data)
+            .arg(dir.path().join("data"))
+            .status()
+            .expect("cp");
+        assert!(copy.success(), "cannot copy {}", data.display());
+        Prometheus::start_with_config(&sim.scrape_config(interval, None), dir)
+    }
+
     fn start_with_config(config: &str, dir: tempfile::TempDir) -> Prometheus {
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");

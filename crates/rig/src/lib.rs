@@ -24,8 +24,8 @@
 //!   which it deprecates), handed over as plain data.
 //! - [`drift`]: which queries name vLLM metrics the fleet renamed or dropped, and
 //!   their rewrites.
-//! - [`migrate`]: a dashboard rewritten for a vLLM release, the rest of its file
-//!   left as it was (pure).
+//! - [`migrate`](mod@migrate): a dashboard rewritten for a vLLM release, the rest of
+//!   its file left as it was (pure).
 //! - [`report`]: the outcome, as a table, JSON or JUnit XML.
 //! - [`urls`]: server URLs with their credentials split off, for requests and messages.
 

@@ -1,5 +1,6 @@
 //! A run against real servers: plan the dashboard, ask Prometheus (and Loki, when
-//! given) every query once, then judge the answers with [`evaluate`].
+//! given) every query once, then judge the answers with
+//! [`evaluate`](mod@super::evaluate).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
