@@ -23,7 +23,7 @@ mod tests;
 use std::fmt;
 use std::io::IsTerminal as _;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -34,13 +34,18 @@ pub use shipper::{LogGuard, ShipperOptions};
 /// The path of Loki's push API under its base URL.
 const PUSH_PATH: &str = "/loki/api/v1/push";
 
-/// Installs the global subscriber: stderr lines filtered by `RUST_LOG` (default `info`),
+/// Installs the global subscriber: stderr lines filtered by `RUST_LOG` (default `info`;
+/// `target=level` directives, comma-separated, as in `vllm_sim_lab=debug,warn`),
 /// coloured only on a terminal without `NO_COLOR`, written above any [`progress_bar`],
 /// and, when `loki_url` is given, the same events of this crate shipped to Loki.
 ///
 /// Keep the returned guard until the program ends: dropping it ships the last lines.
 pub fn init(loki_url: Option<&str>) -> Result<LogGuard, InitError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let (loki, guard) = match loki_url {
         Some(url) => {
             let (layer, guard) = loki_layer(url, ShipperOptions::default())?;
