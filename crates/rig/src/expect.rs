@@ -56,8 +56,12 @@ pub struct AlertExpectation {
     pub alert: String,
     /// Labels the alert must carry (a subset of its labels); empty for any.
     pub labels: std::collections::BTreeMap<String, String>,
-    /// When it fires; `None` when it must not fire at all.
+    /// When it fires; `None` when it must not fire at all (or, with `may_fire`,
+    /// when it may or may not).
     pub firing: Option<FiringSpan>,
+    /// Whether it may fire or not, anywhere in the window: for an expression that
+    /// hovers at its threshold, whose alerts depend on where the evaluations fall.
+    pub may_fire: bool,
     /// Where the scenario says so, for errors: `file:line:column: alerts[0]`.
     pub origin: String,
     /// What the expectation means, for reports.

@@ -43,11 +43,46 @@ pub(super) struct AlertFile {
     pub(super) alert: Spanned<String>,
     #[serde(default)]
     pub(super) labels: BTreeMap<String, Spanned<String>>,
-    pub(super) firing: Option<bool>,
+    pub(super) firing: Option<Spanned<Firing>>,
     pub(super) firing_from: Option<Spanned<WindowTime>>,
     pub(super) until: Option<Spanned<Until>>,
     pub(super) within: Option<Spanned<WindowTime>>,
     pub(super) note: Option<String>,
+}
+
+/// Whether an alert fires: `true`, `false`, or `maybe` (either, by where the
+/// evaluations fall).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Firing {
+    Yes,
+    No,
+    Maybe,
+}
+
+impl<'de> Deserialize<'de> for Firing {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FiringVisitor;
+        impl Visitor<'_> for FiringVisitor {
+            type Value = Firing;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or maybe")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Firing, E> {
+                Ok(if v { Firing::Yes } else { Firing::No })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Firing, E> {
+                match v {
+                    "maybe" => Ok(Firing::Maybe),
+                    "true" => Ok(Firing::Yes),
+                    "false" => Ok(Firing::No),
+                    _ => Err(E::custom(format_args!(
+                        "must be true, false or maybe, got {v:?}"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(FiringVisitor)
+    }
 }
 
 /// A time into the verify window: a duration from 0 s to one day.

@@ -24,12 +24,14 @@ pub(super) fn alert(
             );
         }
     }
-    let firing = if a.firing == Some(false) {
+    let said = a.firing.as_ref().map(|f| f.value);
+    let firing = if let Some(f @ (Firing::No | Firing::Maybe)) = said {
         if a.firing_from.is_some() || a.until.is_some() || a.within.is_some() {
+            let what = if f == Firing::No { "false" } else { "maybe" };
             problems.add(
                 &spanned.referenced,
-                field.clone(),
-                "`firing: false` takes no `firing_from`, `until` or `within`",
+                format!("{field}.firing"),
+                format!("`firing: {what}` takes no `firing_from`, `until` or `within`"),
             );
         }
         None
@@ -62,7 +64,7 @@ pub(super) fn alert(
                 problems.add(
                     &spanned.referenced,
                     format!("{field}.firing_from"),
-                    "say when it fires (`firing_from` and `until`), or `firing: false`",
+                    "say when it fires (`firing_from` and `until`), or `firing: false` or `maybe`",
                 );
                 None
             }
@@ -82,12 +84,14 @@ pub(super) fn alert(
     let labels: BTreeMap<String, String> = (a.labels.iter())
         .map(|(k, v)| (k.clone(), v.value.clone()))
         .collect();
-    let note = a.note.clone().unwrap_or_else(|| describe(&name.value, &labels, firing));
+    let may_fire = said == Some(Firing::Maybe);
+    let note = (a.note.clone()).unwrap_or_else(|| describe(&name.value, &labels, firing, may_fire));
     let at = &name.referenced;
     Some(AlertExpectation {
         alert: name.value.clone(),
         labels,
         firing,
+        may_fire,
         origin: format!("{}:{}:{}: {field}", problems.file, at.line(), at.column()),
         note,
     })
@@ -98,7 +102,12 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// A default note, e.g. `VLLMModelDown{app="x"} fires from 3m until 5m`.
-fn describe(alert: &str, labels: &BTreeMap<String, String>, firing: Option<FiringSpan>) -> String {
+fn describe(
+    alert: &str,
+    labels: &BTreeMap<String, String>,
+    firing: Option<FiringSpan>,
+    may_fire: bool,
+) -> String {
     let labels = if labels.is_empty() {
         String::new()
     } else {
@@ -107,6 +116,7 @@ fn describe(alert: &str, labels: &BTreeMap<String, String>, firing: Option<Firin
     };
     let show = |ms: u64| humantime::format_duration(Duration::from_millis(ms)).to_string();
     match firing {
+        None if may_fire => format!("{alert}{labels} may fire"),
         None => format!("{alert}{labels} does not fire"),
         Some(span) => format!(
             "{alert}{labels} fires from {} until {}",

@@ -13,7 +13,7 @@ use serde_saphyr::{Location, Spanned};
 
 use super::error::{ScenarioError, ScenarioErrors};
 use super::schema::{
-    AlertFile, EngineFile, ExpectationFile, GpuFile, LengthFile, PanelFile, PodFile, ProfileName,
+    AlertFile, EngineFile, Firing, ExpectationFile, GpuFile, LengthFile, PanelFile, PodFile, ProfileName,
     QuantizationName, ScenarioFile, TrafficFile, Until,
 };
 use super::{LoraSpec, Phase, PodSpec, Scenario};
