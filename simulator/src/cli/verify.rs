@@ -234,7 +234,9 @@ fn instant(text: &str, now_ms: i64, end: End) -> anyhow::Result<i64> {
     Ok(i64::try_from(since.as_millis())?)
 }
 
-pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
+/// Runs `verify` as its arguments say and hands back the report (and the format it
+/// asks for); an error for arguments, files or a scenario it cannot use.
+pub fn verify_report(args: VerifyArgs) -> anyhow::Result<(vllm_sim_rig::Report, Format)> {
     let config = VerifyConfig::try_from(args)?;
     let mut report = vllm_sim_rig::verify(
         &config.dashboard,
@@ -267,7 +269,12 @@ pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
             (None, None) => None,
         };
     }
-    print!("{}", report.render(config.format));
+    Ok((report, config.format))
+}
+
+pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
+    let (report, format) = verify_report(args)?;
+    print!("{}", report.render(format));
     let summary = report.summary();
     anyhow::ensure!(
         summary.failed == 0,
