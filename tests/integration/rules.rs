@@ -312,7 +312,7 @@ fn bad_rule_files_and_unknown_alerts_are_errors_naming_where() {
     let line = typo.lines().position(|l| l.contains("VLLMJudgeBaklog")).unwrap() + 1;
     assert!(
         e.starts_with(&format!(
-            "{s}:{line}:12: alerts[0].alert: no alerting rule named VLLMJudgeBaklog in {}",
+            "{s}:{line}:13: alerts[0].alert: no alerting rule named VLLMJudgeBaklog in {}",
             rule_files()[0].display()
         )),
         "{e}"
@@ -430,8 +430,11 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
         .find(|e| &e.labels == labels)
         .expect("the rig has the alert Prometheus fired");
     assert!((episode.active_at_ms as f64 / 1000.0 - active_at).abs() <= 1.0 + 0.001, "{episode:?} vs {active_at}");
+    // Prometheus's last evaluation before the question came at most one before the
+    // rig's next.
+    let next = (asked_at.ceil() as i64) * 1000;
     assert_eq!(
-        episode.state_at((asked_at.floor() as i64) * 1000).map(|s| s.label()),
+        episode.state_at(next).map(|s| s.label()),
         Some("firing"),
         "{episode:?} at {asked_at}"
     );
