@@ -130,7 +130,12 @@ fn backfilled_with_rules(scenario: &str) -> Option<(Prometheus, u64)> {
 
 /// `vllm-sim verify ARGS` as the command line takes them, and its report.
 fn verify_cli(args: &[String]) -> anyhow::Result<Report> {
-    let cli = Cli::try_parse_from(["vllm-sim", "verify"].into_iter().map(String::from).chain(args.iter().cloned()))?;
+    let cli = Cli::try_parse_from(
+        ["vllm-sim", "verify"]
+            .into_iter()
+            .map(String::from)
+            .chain(args.iter().cloned()),
+    )?;
     match cli.command {
         Some(Command::Verify(a)) => vllm_sim::cli::verify_report(a).map(|(report, _)| report),
         other => panic!("{other:?}"),
@@ -168,11 +173,18 @@ fn scenario_alerts_verify(scenario: &str) -> Option<Report> {
     assert_eq!(alerts.timelines.len(), 6, "{table}");
     assert!(alerts.errors.is_empty() && alerts.timelines.iter().all(|t| t.error.is_none()));
     let last = alerts.checks.last().expect("checks");
-    assert_eq!((last.name.as_str(), last.outcome), (NOTHING_ELSE, Outcome::Passed), "{table}");
+    assert_eq!(
+        (last.name.as_str(), last.outcome),
+        (NOTHING_ELSE, Outcome::Passed),
+        "{table}"
+    );
     let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
     assert_eq!(json["alerts"]["rules"].as_array().unwrap().len(), 6);
     let junit = report.render(Format::Junit);
-    assert!(junit.contains("alerts: no other alert fires") && junit.contains("Alerts ("), "{junit}");
+    assert!(
+        junit.contains("alerts: no other alert fires") && junit.contains("Alerts ("),
+        "{junit}"
+    );
     Some(report)
 }
 
@@ -193,7 +205,12 @@ fn healthy_fires_no_alert() {
         return;
     };
     let alerts = report.alerts.unwrap();
-    assert!(alerts.timelines.iter().all(|t| t.episodes.iter().all(|e| e.fired_at_ms.is_none())));
+    assert!(
+        alerts
+            .timelines
+            .iter()
+            .all(|t| t.episodes.iter().all(|e| e.fired_at_ms.is_none()))
+    );
 }
 
 #[test]
@@ -203,7 +220,9 @@ fn judge_backlog_fires_the_backlog_alert() {
     };
     let backlog = fired(&report, "VLLMJudgeBacklog");
     assert_eq!(backlog.len(), 1, "{backlog:?}");
-    assert!(backlog[0].contains("app=\"mistral-7b-judge\"") && backlog[0].ends_with("until the end"));
+    assert!(
+        backlog[0].contains("app=\"mistral-7b-judge\"") && backlog[0].ends_with("until the end")
+    );
 }
 
 #[test]
@@ -213,7 +232,10 @@ fn spot_preemption_fires_model_down_for_each_outage() {
     };
     let down = fired(&report, "VLLMModelDown");
     assert_eq!(down.len(), 3, "{down:?}");
-    assert!(down.iter().all(|d| d.contains("app=\"mistral-7b-awq\"") && !d.ends_with("the end")));
+    assert!(
+        down.iter()
+            .all(|d| d.contains("app=\"mistral-7b-awq\"") && !d.ends_with("the end"))
+    );
 }
 
 #[test]
@@ -256,18 +278,38 @@ fn a_rule_that_cannot_fire_or_cannot_parse_fails_verify() {
     assert_ne!(never, rules);
     let (_dir, file) = temp_file("never.rules.yaml", &never);
     let from = end - crate::verify::WINDOW;
-    let a = args(&prometheus.url, from, end, &[file.clone()], &["--scenario", "judge-backlog"]);
+    let a = args(
+        &prometheus.url,
+        from,
+        end,
+        &[file.clone()],
+        &["--scenario", "judge-backlog"],
+    );
     let report = verify_cli(&a).unwrap();
     let table = report.render(Format::Table);
     assert!(report.summary().failed > 0, "{table}");
     let checks = &report.alerts.as_ref().unwrap().checks;
-    let failed: Vec<_> = checks.iter().filter(|c| c.outcome == Outcome::Failed).collect();
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .collect();
     assert_eq!(failed.len(), 1, "{table}");
-    assert!(failed[0].name.contains("VLLMJudgeBacklog") && failed[0].message.ends_with("it never fired"), "{table}");
+    assert!(
+        failed[0].name.contains("VLLMJudgeBacklog")
+            && failed[0].message.ends_with("it never fired"),
+        "{table}"
+    );
     assert!(table.contains("[FAIL] VLLMJudgeBacklog"), "{table}");
-    assert!(report.render(Format::Junit).contains("alerts: VLLMJudgeBacklog"));
+    assert!(
+        report
+            .render(Format::Junit)
+            .contains("alerts: VLLMJudgeBacklog")
+    );
 
-    let garbled = rules.replace("up{job=\"vllm\", app=~\"mistral-7b-.*\"} == 0", "up{job=\"vllm\" == 0");
+    let garbled = rules.replace(
+        "up{job=\"vllm\", app=~\"mistral-7b-.*\"} == 0",
+        "up{job=\"vllm\" == 0",
+    );
     assert_ne!(garbled, rules);
     let (_dir2, file) = temp_file("garbled.rules.yaml", &garbled);
     let (code, out) = promtool(&["check", "rules", file.to_str().unwrap()], "");
@@ -276,7 +318,10 @@ fn a_rule_that_cannot_fire_or_cannot_parse_fails_verify() {
     let t = &report.alerts.as_ref().unwrap().timelines[0];
     let error = t.error.as_deref().unwrap_or_default();
     assert!(
-        error.starts_with(&format!("{}:24:9: alert VLLMModelDown (group vllm-lab-alerts): bad_data: ", file.display())),
+        error.starts_with(&format!(
+            "{}:24:9: alert VLLMModelDown (group vllm-lab-alerts): bad_data: ",
+            file.display()
+        )),
         "{error}"
     );
     assert!(report.summary().failed > 0);
@@ -301,15 +346,26 @@ fn bad_rule_files_and_unknown_alerts_are_errors_naming_where() {
             file.display()
         )
     );
-    let scenario = std::fs::read_to_string(repo_root().join("scenarios/judge-backlog.yaml")).unwrap();
+    let scenario =
+        std::fs::read_to_string(repo_root().join("scenarios/judge-backlog.yaml")).unwrap();
     let typo = scenario.replace("{alert: VLLMJudgeBacklog,", "{alert: VLLMJudgeBaklog,");
     assert_ne!(typo, scenario);
     let (_dir2, scenario_file) = temp_file("typo.yaml", &typo);
     let s = scenario_file.display().to_string();
-    let e = verify_cli(&args("http://127.0.0.1:9", 0, 60, &rule_files(), &["--scenario", &s]))
-        .unwrap_err()
-        .to_string();
-    let line = typo.lines().position(|l| l.contains("VLLMJudgeBaklog")).unwrap() + 1;
+    let e = verify_cli(&args(
+        "http://127.0.0.1:9",
+        0,
+        60,
+        &rule_files(),
+        &["--scenario", &s],
+    ))
+    .unwrap_err()
+    .to_string();
+    let line = typo
+        .lines()
+        .position(|l| l.contains("VLLMJudgeBaklog"))
+        .unwrap()
+        + 1;
     assert!(
         e.starts_with(&format!(
             "{s}:{line}:13: alerts[0].alert: no alerting rule named VLLMJudgeBaklog in {}",
@@ -342,7 +398,11 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
     assert!(!fast.contains("for: 1m") && fast.contains("for: 3s"));
     let (_dir, file) = temp_file("fast.rules.yaml", &fast);
     let sim = Sim::start(builtin("spot-preemption").unwrap(), 20.0);
-    let config = format!("{}rule_files:\n  - {}\n", sim.scrape_config("1s", None), file.display());
+    let config = format!(
+        "{}rule_files:\n  - {}\n",
+        sim.scrape_config("1s", None),
+        file.display()
+    );
     let started = now_secs();
     let prometheus = Prometheus::start_config(&config);
     // The AWQ pod is down from 6 s to 15 s of wall time (2 m to 5 m simulated): ask
@@ -358,11 +418,20 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
     std::thread::sleep(Duration::from_secs(12));
     let end = now_secs().floor() as u64;
     let from = started.ceil() as u64;
-    let a = args(&prometheus.url, from, end, &[file.clone()], &["--rules-interval=1s"]);
+    let a = args(
+        &prometheus.url,
+        from,
+        end,
+        &[file.clone()],
+        &["--rules-interval=1s"],
+    );
     let report = verify_cli(&a).unwrap();
     let alerts = report.alerts.as_ref().unwrap();
     let text = alerts.timelines_text();
-    assert!(alerts.errors.is_empty() && alerts.timelines.iter().all(|t| t.error.is_none()), "{text}");
+    assert!(
+        alerts.errors.is_empty() && alerts.timelines.iter().all(|t| t.error.is_none()),
+        "{text}"
+    );
     // Prometheus's ALERTS, at the rig's evaluation times.
     let series = rig::Prometheus::new(&prometheus.url, Duration::from_secs(30))
         .query_range("ALERTS", from as f64, end as f64, 1.0)
@@ -374,7 +443,14 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
         let state = labels.remove("alertstate").unwrap();
         let at = theirs.entry(labels).or_default();
         for (t, _) in &s.points {
-            at.insert((t * 1000.0).round() as i64, if state == "firing" { "firing" } else { "pending" });
+            at.insert(
+                (t * 1000.0).round() as i64,
+                if state == "firing" {
+                    "firing"
+                } else {
+                    "pending"
+                },
+            );
         }
     }
     let mut ours: BTreeMap<Labels, BTreeMap<i64, &'static str>> = BTreeMap::new();
@@ -388,7 +464,10 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
             }
         }
     }
-    let down: Vec<_> = ours.keys().filter(|l| l["alertname"] == "VLLMModelDown").collect();
+    let down: Vec<_> = ours
+        .keys()
+        .filter(|l| l["alertname"] == "VLLMModelDown")
+        .collect();
     assert_eq!(down.len(), 1, "{text}");
     assert_eq!(down[0]["app"], "mistral-7b-awq");
     assert_eq!(
@@ -412,9 +491,16 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
         };
         let (a, b) = (changes(mine), changes(prom));
         let same_states: Vec<_> = a.iter().map(|c| c.1).collect();
-        assert_eq!(same_states, b.iter().map(|c| c.1).collect::<Vec<_>>(), "{labels:?}: rig {a:?}, Prometheus {b:?}");
+        assert_eq!(
+            same_states,
+            b.iter().map(|c| c.1).collect::<Vec<_>>(),
+            "{labels:?}: rig {a:?}, Prometheus {b:?}"
+        );
         for (x, y) in a.iter().zip(&b) {
-            assert!((x.0 - y.0).abs() <= 1000, "{labels:?}: rig {a:?}, Prometheus {b:?}");
+            assert!(
+                (x.0 - y.0).abs() <= 1000,
+                "{labels:?}: rig {a:?}, Prometheus {b:?}"
+            );
         }
     }
     // What /api/v1/alerts said while it fired: the same alert, firing, active since
@@ -429,7 +515,10 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
         .flat_map(|t| &t.episodes)
         .find(|e| &e.labels == labels)
         .expect("the rig has the alert Prometheus fired");
-    assert!((episode.active_at_ms as f64 / 1000.0 - active_at).abs() <= 1.0 + 0.001, "{episode:?} vs {active_at}");
+    assert!(
+        (episode.active_at_ms as f64 / 1000.0 - active_at).abs() <= 1.0 + 0.001,
+        "{episode:?} vs {active_at}"
+    );
     // Prometheus's last evaluation before the question came at most one before the
     // rig's next.
     let next = (asked_at.ceil() as i64) * 1000;
@@ -438,11 +527,17 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
         Some("firing"),
         "{episode:?} at {asked_at}"
     );
-    assert!(episode.ended_at_ms.is_some(), "resolved before the end: {text}");
+    assert!(
+        episode.ended_at_ms.is_some(),
+        "resolved before the end: {text}"
+    );
 }
 
 fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// Prometheus's `/api/v1/alerts`: each alert's labels, state and `activeAt` (Unix s).
@@ -464,7 +559,11 @@ fn api_alerts(url: &str) -> Vec<(Labels, String, f64)> {
             let secs = humantime::parse_rfc3339_weak(active_at)
                 .map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64())
                 .unwrap_or_else(|e| panic!("activeAt {active_at:?}: {e}"));
-            (labels, a["state"].as_str().unwrap_or_default().to_owned(), secs)
+            (
+                labels,
+                a["state"].as_str().unwrap_or_default().to_owned(),
+                secs,
+            )
         })
         .collect()
 }

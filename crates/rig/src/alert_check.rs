@@ -27,7 +27,10 @@ pub fn check(
             checks.push(AlertCheck {
                 name: e.note.clone(),
                 outcome: Outcome::Failed,
-                message: format!("{}: no alerting rule named {} was evaluated", e.origin, e.alert),
+                message: format!(
+                    "{}: no alerting rule named {} was evaluated",
+                    e.origin, e.alert
+                ),
             });
             continue;
         };
@@ -99,7 +102,11 @@ pub fn check(
                 )
             }
         };
-        let outcome = if found.is_some() { Outcome::Passed } else { Outcome::Failed };
+        let outcome = if found.is_some() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
         checks.push(AlertCheck {
             name: e.note.clone(),
             outcome,
@@ -119,7 +126,11 @@ pub fn check(
     }
     checks.push(AlertCheck {
         name: NOTHING_ELSE.to_owned(),
-        outcome: if others.is_empty() { Outcome::Passed } else { Outcome::Failed },
+        outcome: if others.is_empty() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
         message: if others.is_empty() {
             "nothing else fired".to_owned()
         } else {
@@ -191,10 +202,16 @@ mod tests {
         }
     }
 
-    fn expect(alert: &str, app: Option<&str>, firing: Option<(u64, Option<u64>)>) -> AlertExpectation {
+    fn expect(
+        alert: &str,
+        app: Option<&str>,
+        firing: Option<(u64, Option<u64>)>,
+    ) -> AlertExpectation {
         AlertExpectation {
             alert: alert.to_owned(),
-            labels: app.map(|a| [("app".to_owned(), a.to_owned())].into()).unwrap_or_default(),
+            labels: app
+                .map(|a| [("app".to_owned(), a.to_owned())].into())
+                .unwrap_or_default(),
             firing: firing.map(|(from, until)| FiringSpan {
                 from_ms: from * 60_000,
                 until_ms: until.map(|u| u * 60_000),
@@ -230,7 +247,10 @@ mod tests {
         );
         let outcomes: Vec<_> = checks.iter().map(|c| c.outcome).collect();
         assert_eq!(outcomes, [Outcome::Passed; 4], "{checks:#?}");
-        assert_eq!(checks[0].message, r#"{app="awq"} pending 2m, firing 3m until 5m"#);
+        assert_eq!(
+            checks[0].message,
+            r#"{app="awq"} pending 2m, firing 3m until 5m"#
+        );
         assert_eq!(checks[3].name, NOTHING_ELSE);
         // The same episode cannot meet two entries; an unlisted one fails the last check.
         let checks = check(
@@ -242,25 +262,51 @@ mod tests {
             0,
         );
         assert_eq!(checks[1].outcome, Outcome::Failed);
-        assert!(checks[1].message.starts_with("want firing from 3m until 5m (each within 1m); "), "{}", checks[1].message);
+        assert!(
+            checks[1]
+                .message
+                .starts_with("want firing from 3m until 5m (each within 1m); "),
+            "{}",
+            checks[1].message
+        );
         assert_eq!(checks[2].outcome, Outcome::Failed);
-        assert_eq!(checks[2].message, r#"also fired: Down{app="awq"} pending 12m, firing 13m until 15m"#);
+        assert_eq!(
+            checks[2].message,
+            r#"also fired: Down{app="awq"} pending 12m, firing 13m until 15m"#
+        );
     }
 
     #[test]
     fn still_firing_at_the_end_and_never_firing() {
-        let timelines = [timeline("Backlog", vec![episode("judge", 2, Some(4), None)])];
+        let timelines = [timeline(
+            "Backlog",
+            vec![episode("judge", 2, Some(4), None)],
+        )];
         let met = check(&timelines, &[expect("Backlog", None, Some((4, None)))], 0);
         assert_eq!(met[0].outcome, Outcome::Passed, "{met:#?}");
-        assert_eq!(met[0].message, r#"{app="judge"} pending 2m, firing 4m until the end"#);
+        assert_eq!(
+            met[0].message,
+            r#"{app="judge"} pending 2m, firing 4m until the end"#
+        );
         let late = check(&timelines, &[expect("Backlog", None, Some((10, None)))], 0);
         assert_eq!(late[0].outcome, Outcome::Failed);
-        let resolved = check(&timelines, &[expect("Backlog", None, Some((4, Some(20))))], 0);
+        let resolved = check(
+            &timelines,
+            &[expect("Backlog", None, Some((4, Some(20))))],
+            0,
+        );
         assert_eq!(resolved[0].outcome, Outcome::Failed);
         let quiet = check(&timelines, &[expect("Backlog", Some("judge"), None)], 0);
         assert_eq!(quiet[0].outcome, Outcome::Failed);
-        assert_eq!(quiet[0].message, r#"{app="judge"} pending 2m, firing 4m until the end"#);
-        assert_eq!(quiet[1].outcome, Outcome::Passed, "listed as quiet, so not 'other'");
+        assert_eq!(
+            quiet[0].message,
+            r#"{app="judge"} pending 2m, firing 4m until the end"#
+        );
+        assert_eq!(
+            quiet[1].outcome,
+            Outcome::Passed,
+            "listed as quiet, so not 'other'"
+        );
         let other_app = check(&timelines, &[expect("Backlog", Some("awq"), None)], 0);
         assert_eq!(other_app[0].outcome, Outcome::Passed);
         assert_eq!(other_app[1].outcome, Outcome::Failed);
@@ -269,9 +315,16 @@ mod tests {
             ..expect("Backlog", None, None)
         };
         let maybe = check(&timelines, &[maybe], 0);
-        assert_eq!((maybe[0].outcome, maybe[1].outcome), (Outcome::Passed, Outcome::Passed));
+        assert_eq!(
+            (maybe[0].outcome, maybe[1].outcome),
+            (Outcome::Passed, Outcome::Passed)
+        );
         let unknown = check(&timelines, &[expect("Nope", None, None)], 0);
-        assert!(unknown[0].message.starts_with("s.yaml:9:5: alerts[0]: no alerting rule named Nope"));
+        assert!(
+            unknown[0]
+                .message
+                .starts_with("s.yaml:9:5: alerts[0]: no alerting rule named Nope")
+        );
         assert_eq!(relative(-M, 0), "-1m");
     }
 }

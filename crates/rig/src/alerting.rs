@@ -18,7 +18,12 @@ pub type Labels = BTreeMap<String, String>;
 /// the range.
 pub fn evaluation_times(from_ms: i64, to_ms: i64, interval_ms: u64) -> Option<(i64, i64)> {
     let step = i64::try_from(interval_ms).ok().filter(|s| *s > 0)?;
-    let first = from_ms.div_euclid(step) * step + if from_ms.rem_euclid(step) == 0 { 0 } else { step };
+    let first = from_ms.div_euclid(step) * step
+        + if from_ms.rem_euclid(step) == 0 {
+            0
+        } else {
+            step
+        };
     let last = to_ms.div_euclid(step) * step;
     (first <= last).then_some((first, last))
 }
@@ -217,7 +222,10 @@ mod tests {
     #[test]
     fn evaluation_times_are_multiples_of_the_interval() {
         assert_eq!(evaluation_times(0, 600_000, 60_000), Some((0, 600_000)));
-        assert_eq!(evaluation_times(1, 599_999, 60_000), Some((60_000, 540_000)));
+        assert_eq!(
+            evaluation_times(1, 599_999, 60_000),
+            Some((60_000, 540_000))
+        );
         assert_eq!(evaluation_times(1, 59_999, 60_000), None);
         assert_eq!(evaluation_times(0, 1, 0), None);
         assert_eq!(evaluation_times(-61_000, 0, 60_000), Some((-60_000, 0)));
@@ -236,7 +244,10 @@ mod tests {
         assert_eq!(e[0].labels["alertname"], "A");
         assert!(!e[0].labels.contains_key("__name__"));
         // Pending once, then gone: it never fired.
-        assert_eq!((e[1].active_at_ms, e[1].fired_at_ms, e[1].ended_at_ms), (5 * M, None, Some(6 * M)));
+        assert_eq!(
+            (e[1].active_at_ms, e[1].fired_at_ms, e[1].ended_at_ms),
+            (5 * M, None, Some(6 * M))
+        );
         assert_eq!(e[0].state_at(2 * M), Some(State::Pending));
         assert_eq!(e[0].state_at(4 * M), Some(State::Firing));
         assert_eq!(e[0].state_at(5 * M), None);
@@ -245,7 +256,10 @@ mod tests {
     #[test]
     fn for_zero_fires_at_once_and_the_end_stays_open() {
         let e = episodes(&rule(0, 0), &[series("a", &[9, 10])], 0, 10 * M, 60_000).unwrap();
-        assert_eq!((e[0].active_at_ms, e[0].fired_at_ms, e[0].ended_at_ms), (9 * M, Some(9 * M), None));
+        assert_eq!(
+            (e[0].active_at_ms, e[0].fired_at_ms, e[0].ended_at_ms),
+            (9 * M, Some(9 * M), None)
+        );
     }
 
     #[test]
@@ -255,7 +269,10 @@ mod tests {
         let e = episodes(&rule(60_000, 3 * 60_000), &answer, 0, 12 * M, 60_000).unwrap();
         assert_eq!(e.len(), 1, "{e:#?}");
         // Gone at 7; kept firing at 7, 8, 9 (since 7 < 3m), resolved at 10.
-        assert_eq!((e[0].active_at_ms, e[0].fired_at_ms, e[0].ended_at_ms), (M, Some(2 * M), Some(10 * M)));
+        assert_eq!(
+            (e[0].active_at_ms, e[0].fired_at_ms, e[0].ended_at_ms),
+            (M, Some(2 * M), Some(10 * M))
+        );
         // A pending alert is not kept.
         let e = episodes(&rule(10 * 60_000, 3 * 60_000), &answer, 0, 12 * M, 60_000).unwrap();
         assert_eq!(e.len(), 2);
@@ -265,7 +282,8 @@ mod tests {
     #[test]
     fn a_label_set_twice_fails_the_evaluation() {
         let mut twin = series("a", &[1]);
-        twin.labels.insert("__name__".to_owned(), "other".to_owned());
+        twin.labels
+            .insert("__name__".to_owned(), "other".to_owned());
         let e = episodes(&rule(0, 0), &[series("a", &[1]), twin], 0, M, 60_000).unwrap_err();
         assert!(e.contains("twice"), "{e}");
     }

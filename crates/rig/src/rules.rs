@@ -89,10 +89,7 @@ impl RuleSet {
                 if let Some((other, _)) = self.alert(&a.name) {
                     errors.push(format!(
                         "{}: alert {}: also defined at {} (group {}); the rig tells alerts by name",
-                        a.at,
-                        a.name,
-                        other.file,
-                        other.name
+                        a.at, a.name, other.file, other.name
                     ));
                 }
             }
@@ -224,7 +221,11 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Group>, RuleErrors> {
             }
             for (name, value) in &rd.labels {
                 if !label_name(name) || name == "__name__" {
-                    add(at, format!("{field}.labels"), format!("invalid label name {name:?}"));
+                    add(
+                        at,
+                        format!("{field}.labels"),
+                        format!("invalid label name {name:?}"),
+                    );
                 }
                 let _ = value;
             }
@@ -304,7 +305,9 @@ pub fn label_name(name: &str) -> bool {
 /// Whether `name` is a Prometheus metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 fn metric_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 /// Whether `expr` names the series `name` (not as part of a longer name).
@@ -338,7 +341,9 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     }
     let (mut rest, mut next, mut total) = (text, 0, 0u64);
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
         let unit = if rest.starts_with("ms") {
@@ -366,7 +371,13 @@ pub fn format_duration(ms: u64) -> String {
     }
     let mut out = String::new();
     let mut rest = ms;
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;
@@ -399,12 +410,22 @@ mod tests {
             ]
         );
         let (group, down) = set.alert("VLLMModelDown").unwrap();
-        assert_eq!((group.name.as_str(), group.interval_ms), ("vllm-lab-alerts", None));
+        assert_eq!(
+            (group.name.as_str(), group.interval_ms),
+            ("vllm-lab-alerts", None)
+        );
         assert_eq!(down.for_ms, 60_000);
         assert_eq!(down.labels["severity"], "critical");
-        assert!(down.at.starts_with("vllm-lab.rules.yaml:24:"), "{}", down.at);
+        assert!(
+            down.at.starts_with("vllm-lab.rules.yaml:24:"),
+            "{}",
+            down.at
+        );
         let e = set.add(RULES, "again.yaml").unwrap_err().to_string();
-        assert!(e.contains("alert VLLMModelDown: also defined at vllm-lab.rules.yaml"), "{e}");
+        assert!(
+            e.contains("alert VLLMModelDown: also defined at vllm-lab.rules.yaml"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -412,11 +433,30 @@ mod tests {
         let text = "groups:\n  - name: g\n    interval: 1 minute\n    rules:\n      - alert: A\n        expr: up == 0\n        for: 5 minutes\n      - record: 'not a name'\n        expr: up\n        for: 1m\n      - expr: up\n";
         let e = parse(text, "r.yaml").unwrap_err().0;
         assert_eq!(e.len(), 5, "{e:#?}");
-        assert!(e[0].starts_with("r.yaml:3:15: groups[0].interval: \"1 minute\" is not a Prometheus duration"), "{e:#?}");
-        assert!(e[1].starts_with("r.yaml:7:14: groups[0].rules[0] (alert A).for: \"5 minutes\""), "{e:#?}");
-        assert!(e[2].contains("groups[0].rules[1] (record not a name).record: invalid recording rule name"), "{e:#?}");
-        assert!(e[3].contains("(record not a name).for: a recording rule has no `for`"), "{e:#?}");
-        assert!(e[4].starts_with("r.yaml:11:9: groups[0].rules[2]: set `record` or `alert`"), "{e:#?}");
+        assert!(
+            e[0].starts_with(
+                "r.yaml:3:15: groups[0].interval: \"1 minute\" is not a Prometheus duration"
+            ),
+            "{e:#?}"
+        );
+        assert!(
+            e[1].starts_with("r.yaml:7:14: groups[0].rules[0] (alert A).for: \"5 minutes\""),
+            "{e:#?}"
+        );
+        assert!(
+            e[2].contains(
+                "groups[0].rules[1] (record not a name).record: invalid recording rule name"
+            ),
+            "{e:#?}"
+        );
+        assert!(
+            e[3].contains("(record not a name).for: a recording rule has no `for`"),
+            "{e:#?}"
+        );
+        assert!(
+            e[4].starts_with("r.yaml:11:9: groups[0].rules[2]: set `record` or `alert`"),
+            "{e:#?}"
+        );
         let e = parse("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        fro: 1m\n", "r.yaml")
             .unwrap_err()
             .to_string();
@@ -429,7 +469,17 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
         assert_eq!(parse_duration("1m500ms"), Ok(60_500));
         assert_eq!(parse_duration("2w1d"), Ok(15 * 86_400_000));
-        for bad in ["", "5", "1m1h", "1m1m", "-1m", "1.5m", "5 m", "1é", "99999999999999y"] {
+        for bad in [
+            "",
+            "5",
+            "1m1h",
+            "1m1m",
+            "-1m",
+            "1.5m",
+            "5 m",
+            "1é",
+            "99999999999999y",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert_eq!(format_duration(5_430_000), "1h30m30s");

@@ -8,11 +8,10 @@ use std::time::Duration;
 use super::alert_check;
 use super::alerting::{episodes, evaluation_times};
 use super::answer::{ApiError, Series};
-use super::expect::AlertExpectation;
-use super::rules::{self, RuleSet};
 use super::dashboard::Dashboard;
 use super::drift;
 use super::evaluate::{Answers, QueryKey, judge};
+use super::expect::AlertExpectation;
 use super::expect::Expectation;
 use super::grafana_api::{DsQuery, Grafana};
 use super::loki_api::{Loki, LokiQuery};
@@ -20,6 +19,7 @@ use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
 use super::prom_api::Prometheus;
 use super::releases::Releases;
 use super::report::{AlertTimeline, AlertsReport, Report};
+use super::rules::{self, RuleSet};
 
 /// The servers a run asks.
 #[derive(Clone, Debug)]
@@ -96,10 +96,17 @@ pub fn alerts(
             .push("alerting rules need a Prometheus (--prometheus or --grafana)".to_owned());
         return report;
     };
-    let (from, to) = (settings.from_ms as f64 / 1000.0, settings.to_ms as f64 / 1000.0);
+    let (from, to) = (
+        settings.from_ms as f64 / 1000.0,
+        settings.to_ms as f64 / 1000.0,
+    );
     let read: Vec<_> = rules
         .records()
-        .filter(|(_, r)| rules.alerts().any(|(_, a)| rules::names_series(&a.expr, &r.name)))
+        .filter(|(_, r)| {
+            rules
+                .alerts()
+                .any(|(_, a)| rules::names_series(&a.expr, &r.name))
+        })
         .collect();
     if !read.is_empty() {
         match prometheus.metric_names(from, to) {
@@ -113,9 +120,9 @@ pub fn alerts(
                     ));
                 }
             }
-            Err(e) => report
-                .errors
-                .push(format!("cannot list the series in the window to find the recorded ones: {e}")),
+            Err(e) => report.errors.push(format!(
+                "cannot list the series in the window to find the recorded ones: {e}"
+            )),
         }
     }
     for (group, rule) in rules.alerts() {
@@ -144,8 +151,12 @@ pub fn alerts(
         };
         (timeline.first_ms, timeline.last_ms) = (first, last);
         let step = interval as f64 / 1000.0;
-        let answer =
-            prometheus.query_range(&rule.expr, first as f64 / 1000.0, last as f64 / 1000.0, step);
+        let answer = prometheus.query_range(
+            &rule.expr,
+            first as f64 / 1000.0,
+            last as f64 / 1000.0,
+            step,
+        );
         let evaluated = answer
             .map_err(|e| e.to_string())
             .and_then(|series| episodes(rule, &series, first, last, interval));

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use vllm_sim_rig::time::{End, parse_time};
 use vllm_sim_rig::report::{AlertCheck, AlertsReport, Outcome};
+use vllm_sim_rig::time::{End, parse_time};
 use vllm_sim_rig::{
     self, AlertExpectation, Dashboard, Expectation, Format, Grafana, Loki, Prometheus, RuleSet,
     Settings, Sources,

@@ -88,7 +88,11 @@ pub fn render(report: &Report) -> String {
             };
             suite.add_test_case(case(format!("alerts: {}", c.name), status));
         }
-        out.push_str(&format!("Alerts ({})\n{}", alerts.files.join(", "), alerts.timelines_text()));
+        out.push_str(&format!(
+            "Alerts ({})\n{}",
+            alerts.files.join(", "),
+            alerts.timelines_text()
+        ));
     }
     let drift = report.drift_table();
     if !drift.is_empty() {

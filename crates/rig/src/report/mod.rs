@@ -361,7 +361,9 @@ impl Report {
         }
         let alerts = self.alerts.as_ref();
         let outcomes = self.expectations.iter().map(|e| e.outcome);
-        let alert_checks = alerts.into_iter().flat_map(|a| a.checks.iter().map(|c| c.outcome));
+        let alert_checks = alerts
+            .into_iter()
+            .flat_map(|a| a.checks.iter().map(|c| c.outcome));
         for outcome in outcomes.chain(alert_checks) {
             match outcome {
                 Outcome::Passed => s.ok += 1,

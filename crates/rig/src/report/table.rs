@@ -98,7 +98,12 @@ pub fn render(report: &Report) -> String {
             out.push_str(&format!("  [FAIL] {e}\n"));
         }
         for c in &alerts.checks {
-            out.push_str(&format!("  {} {}: {}\n", mark(c.outcome), c.name, c.message));
+            out.push_str(&format!(
+                "  {} {}: {}\n",
+                mark(c.outcome),
+                c.name,
+                c.message
+            ));
         }
     }
     let drift = report.drift_table();

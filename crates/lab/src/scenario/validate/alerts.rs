@@ -13,7 +13,11 @@ pub(super) fn alert(
     let name = &a.alert;
     let before = problems.list.len();
     if name.value.trim().is_empty() || name.value.contains(char::is_control) {
-        problems.add(&name.referenced, format!("{field}.alert"), "name an alerting rule");
+        problems.add(
+            &name.referenced,
+            format!("{field}.alert"),
+            "name an alerting rule",
+        );
     }
     for (label, value) in &a.labels {
         if !vllm_sim_rig::rules::label_name(label) {

@@ -13,8 +13,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::error::{ScenarioError, ScenarioErrors};
 use super::schema::{
-    AlertFile, EngineFile, Firing, ExpectationFile, GpuFile, LengthFile, PanelFile, PodFile, ProfileName,
-    QuantizationName, ScenarioFile, TrafficFile, Until,
+    AlertFile, EngineFile, ExpectationFile, Firing, GpuFile, LengthFile, PanelFile, PodFile,
+    ProfileName, QuantizationName, ScenarioFile, TrafficFile, Until,
 };
 use super::{LoraSpec, Phase, PodSpec, Scenario};
 use vllm_sim_core::engine::{
