@@ -282,7 +282,7 @@ fn a_rule_that_cannot_fire_or_cannot_parse_fails_verify() {
         &prometheus.url,
         from,
         end,
-        &[file.clone()],
+        std::slice::from_ref(&file),
         &["--scenario", "judge-backlog"],
     );
     let report = verify_cli(&a).unwrap();
@@ -314,7 +314,14 @@ fn a_rule_that_cannot_fire_or_cannot_parse_fails_verify() {
     let (_dir2, file) = temp_file("garbled.rules.yaml", &garbled);
     let (code, out) = promtool(&["check", "rules", file.to_str().unwrap()], "");
     assert_ne!(code, 0, "promtool rejects it: {out}");
-    let report = verify_cli(&args(&prometheus.url, from, end, &[file.clone()], &[])).unwrap();
+    let report = verify_cli(&args(
+        &prometheus.url,
+        from,
+        end,
+        std::slice::from_ref(&file),
+        &[],
+    ))
+    .unwrap();
     let t = &report.alerts.as_ref().unwrap().timelines[0];
     let error = t.error.as_deref().unwrap_or_default();
     assert!(
@@ -338,7 +345,14 @@ fn bad_rule_files_and_unknown_alerts_are_errors_naming_where() {
         let (code, out) = promtool(&["check", "rules", file.to_str().unwrap()], "");
         assert_ne!(code, 0, "promtool rejects it too: {out}");
     }
-    let e = verify_cli(&args("http://127.0.0.1:9", 0, 60, &[file.clone()], &[])).unwrap_err();
+    let e = verify_cli(&args(
+        "http://127.0.0.1:9",
+        0,
+        60,
+        std::slice::from_ref(&file),
+        &[],
+    ))
+    .unwrap_err();
     assert_eq!(
         format!("{e:#}"),
         format!(
@@ -422,7 +436,7 @@ fn the_rig_agrees_with_prometheus_s_rule_manager() {
         &prometheus.url,
         from,
         end,
-        &[file.clone()],
+        std::slice::from_ref(&file),
         &["--rules-interval=1s"],
     );
     let report = verify_cli(&a).unwrap();
