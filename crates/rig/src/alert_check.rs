@@ -2,7 +2,7 @@
 //! an episode of firing of its own (started and resolved where it says, give or take
 //! its tolerance), and, once a scenario lists what fires, nothing else firing. Pure.
 
-use super::alerting::{Episode, show_labels};
+use super::alerting::describe;
 use super::expect::AlertExpectation;
 use super::report::{AlertCheck, AlertTimeline, Outcome};
 use super::rules::format_duration;
@@ -140,38 +140,10 @@ pub fn check(
     checks
 }
 
-/// `{app="x"} pending 2m, firing 3m until 5m`, times from `start_ms`.
-pub fn describe(e: &Episode, start_ms: i64) -> String {
-    let at = |t: i64| relative(t, start_ms);
-    let end = e.ended_at_ms.map_or_else(|| "the end".to_owned(), at);
-    match e.fired_at_ms {
-        Some(f) if f == e.active_at_ms => {
-            format!("{} firing {} until {end}", show_labels(&e.labels), at(f))
-        }
-        Some(f) => format!(
-            "{} pending {}, firing {} until {end}",
-            show_labels(&e.labels),
-            at(e.active_at_ms),
-            at(f)
-        ),
-        None => format!(
-            "{} pending {} until {end}",
-            show_labels(&e.labels),
-            at(e.active_at_ms)
-        ),
-    }
-}
-
-/// `t_ms` as a duration after `start_ms` (`-1m` before it).
-pub fn relative(t_ms: i64, start_ms: i64) -> String {
-    let d = t_ms - start_ms;
-    let text = format_duration(d.unsigned_abs());
-    if d < 0 { format!("-{text}") } else { text }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerting::{Episode, relative};
     use crate::expect::FiringSpan;
 
     const M: i64 = 60_000;

@@ -114,7 +114,7 @@ fn alerts(a: &AlertsReport) -> Value {
                     "fired_at": e.fired_at_ms.map(secs),
                     "ended_at": e.ended_at_ms.map(secs),
                     "state_at_end": e.state_at(t.last_ms).map(|s| s.label()),
-                    "summary": crate::alert_check::describe(e, a.start_ms),
+                    "summary": crate::alerting::describe(e, a.start_ms),
                 })).collect::<Vec<_>>(),
             })
         })

@@ -47,7 +47,7 @@ pub struct AlertsReport {
     pub start_ms: i64,
     /// One per alerting rule, in file and group order.
     pub timelines: Vec<AlertTimeline>,
-    /// The scenario's alert expectations and [`NOTHING_ELSE`](crate::alert_check::NOTHING_ELSE),
+    /// The scenario's alert expectations and the check that nothing else fires,
     /// when the scenario lists its alerts.
     pub checks: Vec<AlertCheck>,
     /// Problems beyond one rule (a recorded series an alert reads is absent), each a
@@ -106,7 +106,7 @@ impl AlertsReport {
                 (None, false) => {
                     out.push_str(&format!("{head}:\n"));
                     for e in &t.episodes {
-                        let line = crate::alert_check::describe(e, self.start_ms);
+                        let line = crate::alerting::describe(e, self.start_ms);
                         out.push_str(&format!("  {line}\n"));
                     }
                 }
