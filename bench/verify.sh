@@ -50,7 +50,8 @@ for run in $(seq "$runs"); do
     start_prometheus "$work/data-$s" "$port"
     t1=$(now)
     promtool tsdb create-blocks-from rules --quiet --start "$((end - 1800))" --end "$end" \
-      --url "http://127.0.0.1:$port" --output-dir "$work/rules-$s" "${rules[@]}"
+      --url "http://127.0.0.1:$port" --output-dir "$work/rules-$s" "${rules[@]}" \
+      2> "$work/promtool-rules.log" || { cat "$work/promtool-rules.log"; exit 1; }
     kill $pid; wait $pid 2>/dev/null || true
     mv "$work/rules-$s"/* "$work/data-$s/"
     start_prometheus "$work/data-$s" "$port"
