@@ -33,6 +33,12 @@ pub(crate) fn backfilled_lab(scenario: Scenario) -> Option<(Prometheus, u64)> {
     if !tool_available("promtool") || !tool_available("prometheus") {
         return None;
     }
+    let (text, end) = backfill_text(scenario);
+    Some((Prometheus::start_on_backfill(&text), end))
+}
+
+/// The last 30 minutes of `scenario` as OpenMetrics, and the window's end.
+pub(crate) fn backfill_text(scenario: Scenario) -> (String, u64) {
     let end = end_secs();
     let plan = BackfillPlan {
         start_unix_secs: (end - WINDOW) as f64,
@@ -46,10 +52,7 @@ pub(crate) fn backfilled_lab(scenario: Scenario) -> Option<(Prometheus, u64)> {
     backfill(Arc::new(scenario), &plan)
         .write(&mut text)
         .unwrap();
-    Some((
-        Prometheus::start_on_backfill(&String::from_utf8(text).unwrap()),
-        end,
-    ))
+    (String::from_utf8(text).unwrap(), end)
 }
 
 pub(crate) fn shipped_dashboard() -> Value {

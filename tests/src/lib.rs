@@ -7,7 +7,7 @@
 //! makes that a failure.
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -214,7 +214,8 @@ pub struct Prometheus {
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub url: String,
     child: Child,
-    _dir: tempfile::TempDir,
+    config: String,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Prometheus {
@@ -280,6 +281,60 @@ impl Prometheus {
         Prometheus::start_with_config(&sim.scrape_config(interval, None), dir)
     }
 
+    /// Like [`Prometheus::start_on_backfill`], with the recording rules of `rules`
+    /// backfilled too, from `start` to `end` (Unix seconds): promtool's `tsdb
+    /// create-blocks-from rules` evaluates them against this Prometheus, and it
+    /// restarts on the raw and the recorded blocks together.
+    pub fn start_on_backfill_with_rules(
+        backfill: &str,
+        rules: &[PathBuf],
+        start: u64,
+        end: u64,
+    ) -> Prometheus {
+        let prometheus = Prometheus::start_on_backfill(backfill);
+        let out = prometheus.path().join("rules-blocks");
+        let mut args = vec![
+            "tsdb".to_owned(),
+            "create-blocks-from".to_owned(),
+            "rules".to_owned(),
+            "--quiet".to_owned(),
+            format!("--start={start}"),
+            format!("--end={end}"),
+            format!("--url={}", prometheus.url),
+            format!("--output-dir={}", out.display()),
+        ];
+        args.extend(rules.iter().map(|r| r.display().to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, text) = promtool(&args, "");
+        assert_eq!(code, 0, "promtool could not backfill the rules:\n{text}");
+        let config = prometheus.config.clone();
+        let dir = prometheus.into_dir();
+        for block in std::fs::read_dir(&out).expect("the rule blocks") {
+            let block = block.expect("a rule block").path();
+            let name = block.file_name().expect("a block name").to_owned();
+            std::fs::rename(&block, dir.path().join("data").join(name)).expect("move a block");
+        }
+        Prometheus::start_with_config(&config, dir)
+    }
+
+    /// Starts Prometheus with `config`, holding its data in a temporary directory.
+    pub fn start_config(config: &str) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Prometheus::start_with_config(config, dir)
+    }
+
+    /// Its temporary directory (`data/` holds the TSDB).
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().expect("the data directory").path()
+    }
+
+    /// Stops it and hands back its directory.
+    fn into_dir(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.dir.take().expect("the data directory")
+    }
+
     fn start_with_config(config: &str, dir: tempfile::TempDir) -> Prometheus {
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");
@@ -299,7 +354,8 @@ impl Prometheus {
         let prometheus = Prometheus {
             url: format!("http://127.0.0.1:{port}"),
             child,
-            _dir: dir,
+            config: config.to_owned(),
+            dir: Some(dir),
         };
         let ready = eventually(Duration::from_secs(30), || {
             ureq::get(&format!("{}/-/ready", prometheus.url))
@@ -315,7 +371,7 @@ impl Prometheus {
 
     /// Prometheus's own log, for failure messages.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+        std::fs::read_to_string(self.path().join("prometheus.log")).unwrap_or_default()
     }
 
     /// The `data.result` of an instant query.

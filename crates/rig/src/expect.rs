@@ -48,3 +48,35 @@ pub struct Expectation {
     /// What the expectation means, for reports, e.g. "AWQ P95 at least 20% below FP16".
     pub note: String,
 }
+
+/// What a scenario says of one alert: when it fires, or that it does not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertExpectation {
+    /// The alerting rule's name (`alertname`).
+    pub alert: String,
+    /// Labels the alert must carry (a subset of its labels); empty for any.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// When it fires; `None` when it must not fire at all (or, with `may_fire`,
+    /// when it may or may not).
+    pub firing: Option<FiringSpan>,
+    /// Whether it may fire or not, anywhere in the window: for an expression that
+    /// hovers at its threshold, whose alerts depend on where the evaluations fall.
+    pub may_fire: bool,
+    /// Where the scenario says so, for errors: `file:line:column: alerts[0]`.
+    pub origin: String,
+    /// What the expectation means, for reports.
+    pub note: String,
+}
+
+/// A stretch of firing, in milliseconds from the start of the verify window (for a
+/// backfill of the scenario, the scenario's start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FiringSpan {
+    /// When it starts firing.
+    pub from_ms: u64,
+    /// When it is resolved; `None` for still firing at the window's end.
+    pub until_ms: Option<u64>,
+    /// How far either edge may be from the one written; `None` for one evaluation
+    /// interval of the alert's group.
+    pub within_ms: Option<u64>,
+}

@@ -26,9 +26,15 @@
 //!   their rewrites.
 //! - [`migrate`](mod@migrate): a dashboard rewritten for a vLLM release, the rest of
 //!   its file left as it was (pure).
+//! - [`rules`]: Prometheus rule files, as read and checked; [`alerting`]: an
+//!   alerting rule's alerts from its expression's answers, as Prometheus's rule
+//!   manager has them (pure); [`alert_check`]: a scenario's alert expectations
+//!   against them (pure); [`run::alerts`] asks the expressions.
 //! - [`report`]: the outcome, as a table, JSON or JUnit XML.
 //! - [`urls`]: server URLs with their credentials split off, for requests and messages.
 
+pub mod alert_check;
+pub mod alerting;
 pub mod answer;
 mod check;
 pub mod dashboard;
@@ -46,6 +52,7 @@ pub mod prom_api;
 pub mod reduce;
 pub mod releases;
 pub mod report;
+pub mod rules;
 pub mod run;
 mod shown;
 pub mod threshold;
@@ -57,12 +64,13 @@ pub use answer::{ApiError, Series};
 pub use dashboard::{Dashboard, DashboardError};
 pub use drift::{Drift, DriftStatus};
 pub use evaluate::{Answers, QueryKey, evaluate};
-pub use expect::{Expectation, PanelRef};
+pub use expect::{AlertExpectation, Expectation, FiringSpan, PanelRef};
 pub use grafana_api::Grafana;
 pub use loki_api::Loki;
 pub use migrate::{Migration, migrate};
 pub use plan::{Settings, plan};
 pub use prom_api::Prometheus;
 pub use releases::{Release, ReleaseMetric, Releases};
-pub use report::{Format, Report, Status};
+pub use report::{AlertsReport, Format, Report, Status};
+pub use rules::RuleSet;
 pub use run::{Sources, verify};

@@ -1,21 +1,26 @@
 //! A run against real servers: plan the dashboard, ask Prometheus (and Loki, when
 //! given) every query once, then judge the answers with
-//! [`evaluate`](mod@super::evaluate).
+//! [`evaluate`](mod@super::evaluate); and, with rule files, ask each alerting rule's
+//! expression over the window ([`alerts`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::alert_check;
+use super::alerting::{episodes, evaluation_times};
 use super::answer::{ApiError, Series};
 use super::dashboard::Dashboard;
 use super::drift;
 use super::evaluate::{Answers, QueryKey, judge};
+use super::expect::AlertExpectation;
 use super::expect::Expectation;
 use super::grafana_api::{DsQuery, Grafana};
 use super::loki_api::{Loki, LokiQuery};
 use super::plan::{Action, PanelPlan, Query, QueryKind, Settings, plan};
 use super::prom_api::Prometheus;
 use super::releases::Releases;
-use super::report::Report;
+use super::report::{AlertTimeline, AlertsReport, Report};
+use super::rules::{self, RuleSet};
 
 /// The servers a run asks.
 #[derive(Clone, Debug)]
@@ -62,6 +67,134 @@ pub fn verify(
         Err(e) => report.drift_error = Some(format!("metric drift not checked: {e}")),
     }
     report
+}
+
+/// Evaluates every alerting rule of `rules` over the window of `settings` as a rule
+/// manager started at its start would: one range query per rule, its step the
+/// group's interval (`interval_ms` when given, else the group's own, else
+/// [`rules::DEFAULT_INTERVAL_MS`]) and its times the evaluation times. Checks that the
+/// recorded series the alerts read are there, and, when the scenario lists its
+/// alerts (`expectations`), checks them.
+pub fn alerts(
+    rules: &RuleSet,
+    settings: &Settings,
+    sources: &Sources,
+    interval_ms: Option<u64>,
+    expectations: Option<&[AlertExpectation]>,
+) -> AlertsReport {
+    let mut report = AlertsReport {
+        files: rules.files.clone(),
+        start_ms: settings.from_ms,
+        ..AlertsReport::default()
+    };
+    let prometheus = sources.prometheus.clone().or_else(|| {
+        let g = sources.grafana.as_ref()?;
+        Some(g.prometheus_proxy(&settings.datasource_uid, NAMES_TIMEOUT))
+    });
+    let Some(prometheus) = prometheus else {
+        report
+            .errors
+            .push("alerting rules need a Prometheus (--prometheus or --grafana)".to_owned());
+        return report;
+    };
+    let (from, to) = (
+        settings.from_ms as f64 / 1000.0,
+        settings.to_ms as f64 / 1000.0,
+    );
+    let read: Vec<_> = rules
+        .records()
+        .filter(|(_, r)| {
+            rules
+                .alerts()
+                .any(|(_, a)| rules::names_series(&a.expr, &r.name))
+        })
+        .collect();
+    if !read.is_empty() {
+        match prometheus.metric_names(from, to) {
+            Ok(names) => {
+                for (group, r) in read.iter().filter(|(_, r)| !names.contains(&r.name)) {
+                    report.errors.push(format!(
+                        "{}: recorded series {} (group {}), which alerts read, has no samples in the window: \
+                         load the rules into Prometheus (rule_files), or backfill them \
+                         (promtool tsdb create-blocks-from rules)",
+                        r.at, r.name, group.name
+                    ));
+                }
+            }
+            Err(e) => report.errors.push(format!(
+                "cannot list the series in the window to find the recorded ones: {e}"
+            )),
+        }
+    }
+    for (group, rule) in rules.alerts() {
+        let interval = interval_ms
+            .or(group.interval_ms)
+            .unwrap_or(rules::DEFAULT_INTERVAL_MS);
+        let mut timeline = AlertTimeline {
+            alert: rule.name.clone(),
+            group: group.name.clone(),
+            at: rule.at.clone(),
+            interval_ms: interval,
+            first_ms: settings.from_ms,
+            last_ms: settings.to_ms,
+            episodes: Vec::new(),
+            error: None,
+        };
+        let Some((first, last)) = evaluation_times(settings.from_ms, settings.to_ms, interval)
+        else {
+            timeline.error = Some(format!(
+                "{}: no evaluation every {} falls in the window",
+                rule.at,
+                rules::format_duration(interval)
+            ));
+            report.timelines.push(timeline);
+            continue;
+        };
+        (timeline.first_ms, timeline.last_ms) = (first, last);
+        let step = interval as f64 / 1000.0;
+        let answer = prometheus.query_range(
+            &rule.expr,
+            first as f64 / 1000.0,
+            last as f64 / 1000.0,
+            step,
+        );
+        let evaluated = answer
+            .map_err(|e| e.to_string())
+            .and_then(|series| episodes(rule, &series, first, last, interval));
+        match evaluated {
+            Ok(found) => timeline.episodes = found,
+            Err(e) => {
+                timeline.error = Some(format!(
+                    "{}: alert {} (group {}): {e}",
+                    rule.at, rule.name, group.name
+                ))
+            }
+        }
+        report.timelines.push(timeline);
+    }
+    if let Some(expectations) = expectations {
+        report.checks = alert_check::check(&report.timelines, expectations, settings.from_ms);
+    }
+    report
+}
+
+/// Every alert `expectations` name that no rule of `rules` defines, as an error naming
+/// where the scenario names it.
+pub fn unknown_alerts(rules: &RuleSet, expectations: &[AlertExpectation]) -> Vec<String> {
+    let defined: Vec<&str> = rules.alerts().map(|(_, a)| a.name.as_str()).collect();
+    expectations
+        .iter()
+        .filter(|e| rules.alert(&e.alert).is_none())
+        .map(|e| {
+            format!(
+                "{}.alert: no alerting rule named {} in {} (they define {})",
+                e.origin,
+                e.alert,
+                rules.files.join(", "),
+                defined.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// The first given server that cannot be reached at all (refused, unresolvable,

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 use vllm_sim_lab::scenario::{self, BUILTIN, Scenario};
 
 pub use releases::vllm_releases;
+pub use verify::verify_report;
 
 /// A synthetic vLLM lab: four Mistral-7B pods exposing vLLM's Prometheus metrics.
 #[derive(Debug, Parser)]

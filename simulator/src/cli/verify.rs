@@ -1,5 +1,6 @@
 //! `vllm-sim verify`: check every panel of a dashboard against a Prometheus (or
-//! through a Grafana), and a scenario's expectations on top. The report goes to standard output whatever the
+//! through a Grafana), and a scenario's expectations on top; with `--rules`, evaluate
+//! the alerting rules over the window and check the scenario's alerts. The report goes to standard output whatever the
 //! outcome; the exit status says whether anything failed.
 
 use std::path::PathBuf;
@@ -8,9 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use vllm_sim_rig::report::{AlertCheck, AlertsReport, Outcome};
 use vllm_sim_rig::time::{End, parse_time};
 use vllm_sim_rig::{
-    self, Dashboard, Expectation, Format, Grafana, Loki, Prometheus, Settings, Sources,
+    self, AlertExpectation, Dashboard, Expectation, Format, Grafana, Loki, Prometheus, RuleSet,
+    Settings, Sources,
 };
 
 /// The dashboard checked when `--dashboard` is not given.
@@ -56,9 +59,18 @@ pub struct VerifyArgs {
     /// (`--loki` is the old name.)
     #[arg(long, value_name = "URL", alias = "loki")]
     pub loki_datasource: Option<String>,
-    /// A built-in scenario name or a scenario file whose `expect:` entries to check.
+    /// A built-in scenario name or a scenario file whose `expect:` entries (and,
+    /// with --rules, `alerts:` entries) to check.
     #[arg(long, value_name = "NAME|FILE")]
     pub scenario: Option<String>,
+    /// Prometheus rule files whose alerting rules to evaluate over the range, as
+    /// Prometheus's rule manager would (e.g. dashboard/rules/*.yaml).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub rules: Vec<PathBuf>,
+    /// Evaluate every rule group this often, whatever its own `interval` (default:
+    /// the group's, else Prometheus's global 1m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "rules")]
+    pub rules_interval: Option<Duration>,
 }
 
 /// Report formats on the command line.
@@ -89,6 +101,9 @@ struct VerifyConfig {
     settings: Settings,
     sources: Sources,
     expectations: Vec<Expectation>,
+    alerts: Option<Vec<AlertExpectation>>,
+    rules: Option<RuleSet>,
+    rules_interval_ms: Option<u64>,
     format: Format,
 }
 
@@ -131,9 +146,29 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
             scrape_interval_ms > 0,
             "--scrape-interval must be longer than 0s"
         );
-        let expectations = match &args.scenario {
-            Some(name) => super::resolve_scenario(name)?.expectations,
-            None => Vec::new(),
+        let (expectations, alerts) = match &args.scenario {
+            Some(name) => {
+                let s = super::resolve_scenario(name)?;
+                (s.expectations, s.alerts)
+            }
+            None => (Vec::new(), None),
+        };
+        let rules = if args.rules.is_empty() {
+            None
+        } else {
+            Some(load_rules(&args.rules)?)
+        };
+        if let (Some(rules), Some(alerts)) = (&rules, &alerts) {
+            let unknown = vllm_sim_rig::run::unknown_alerts(rules, alerts);
+            anyhow::ensure!(unknown.is_empty(), "{}", unknown.join("\n"));
+        }
+        let rules_interval_ms = match args.rules_interval {
+            Some(d) => {
+                let ms = u64::try_from(d.as_millis())?;
+                anyhow::ensure!(ms > 0, "--rules-interval must be longer than 0s");
+                Some(ms)
+            }
+            None => None,
         };
         Ok(VerifyConfig {
             dashboard,
@@ -161,9 +196,31 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
                     .context("--grafana")?,
             },
             expectations,
+            alerts,
+            rules,
+            rules_interval_ms,
             format: args.format.into(),
         })
     }
+}
+
+/// The rule files, each read and checked; every problem of every file is an error.
+fn load_rules(paths: &[PathBuf]) -> anyhow::Result<RuleSet> {
+    let mut set = RuleSet::default();
+    let mut problems = Vec::new();
+    for path in paths {
+        let file = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                if let Err(e) = set.add(&text, &file) {
+                    problems.extend(e.0);
+                }
+            }
+            Err(e) => problems.push(format!("{file}: cannot read: {e}")),
+        }
+    }
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(set)
 }
 
 /// Unix milliseconds for a Grafana time expression or an RFC 3339 date.
@@ -177,16 +234,47 @@ fn instant(text: &str, now_ms: i64, end: End) -> anyhow::Result<i64> {
     Ok(i64::try_from(since.as_millis())?)
 }
 
-pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
+/// Runs `verify` as its arguments say and hands back the report (and the format it
+/// asks for); an error for arguments, files or a scenario it cannot use.
+pub fn verify_report(args: VerifyArgs) -> anyhow::Result<(vllm_sim_rig::Report, Format)> {
     let config = VerifyConfig::try_from(args)?;
-    let report = vllm_sim_rig::verify(
+    let mut report = vllm_sim_rig::verify(
         &config.dashboard,
         &config.settings,
         &config.sources,
         &config.expectations,
         super::vllm_releases(),
     );
-    print!("{}", report.render(config.format));
+    if report.unreachable.is_none() {
+        report.alerts = match (&config.rules, &config.alerts) {
+            (Some(rules), alerts) => Some(vllm_sim_rig::run::alerts(
+                rules,
+                &config.settings,
+                &config.sources,
+                config.rules_interval_ms,
+                alerts.as_deref(),
+            )),
+            (None, Some(alerts)) => Some(AlertsReport {
+                start_ms: config.settings.from_ms,
+                checks: alerts
+                    .iter()
+                    .map(|a| AlertCheck {
+                        name: a.note.clone(),
+                        outcome: Outcome::Skipped,
+                        message: "not checked: pass the rule files with --rules".to_owned(),
+                    })
+                    .collect(),
+                ..AlertsReport::default()
+            }),
+            (None, None) => None,
+        };
+    }
+    Ok((report, config.format))
+}
+
+pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
+    let (report, format) = verify_report(args)?;
+    print!("{}", report.render(format));
     let summary = report.summary();
     anyhow::ensure!(
         summary.failed == 0,

@@ -25,7 +25,7 @@ use std::time::Duration;
 use vllm_sim_core::catalogue::Profile;
 use vllm_sim_core::clock::SimTime;
 use vllm_sim_core::engine::{EngineConfig, Gpu, MemoryPlan, ModelShape, Traffic};
-use vllm_sim_rig::Expectation;
+use vllm_sim_rig::{AlertExpectation, Expectation};
 
 /// The `job` label of the gateway's series, as the shipped scrape configs name it.
 pub const GATEWAY_JOB: &str = "lab-gateway";
@@ -50,6 +50,9 @@ pub struct Scenario {
     pub phases: Vec<Phase>,
     /// What the dashboard must show under this scenario.
     pub expectations: Vec<Expectation>,
+    /// Which alerts fire under it and when (`alerts:`); `None` when the file does
+    /// not say, `Some` (even empty) when no other alert may fire.
+    pub alerts: Option<Vec<AlertExpectation>>,
 }
 
 /// One pod of a scenario.

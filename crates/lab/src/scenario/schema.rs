@@ -32,6 +32,106 @@ pub(super) struct ScenarioFile {
     pub(super) phases: Vec<Spanned<PhaseFile>>,
     #[serde(default)]
     pub(super) expect: Vec<Spanned<ExpectationFile>>,
+    /// Which alerts fire, and when; once given, no other may fire.
+    pub(super) alerts: Option<Vec<Spanned<AlertFile>>>,
+}
+
+/// What an alerting rule does under this scenario (`vllm-sim verify --rules`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AlertFile {
+    pub(super) alert: Spanned<String>,
+    #[serde(default)]
+    pub(super) labels: BTreeMap<String, Spanned<String>>,
+    pub(super) firing: Option<Spanned<Firing>>,
+    pub(super) firing_from: Option<Spanned<WindowTime>>,
+    pub(super) until: Option<Spanned<Until>>,
+    pub(super) within: Option<Spanned<WindowTime>>,
+    pub(super) note: Option<String>,
+}
+
+/// Whether an alert fires: `true`, `false`, or `maybe` (either, by where the
+/// evaluations fall).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Firing {
+    Yes,
+    No,
+    Maybe,
+}
+
+impl<'de> Deserialize<'de> for Firing {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FiringVisitor;
+        impl Visitor<'_> for FiringVisitor {
+            type Value = Firing;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or maybe")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Firing, E> {
+                Ok(if v { Firing::Yes } else { Firing::No })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Firing, E> {
+                match v {
+                    "maybe" => Ok(Firing::Maybe),
+                    "true" => Ok(Firing::Yes),
+                    "false" => Ok(Firing::No),
+                    _ => Err(E::custom(format_args!(
+                        "must be true, false or maybe, got {v:?}"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(FiringVisitor)
+    }
+}
+
+/// A time into the verify window: a duration from 0 s to one day.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct WindowTime(pub(super) Duration);
+
+/// The longest time into a verify window an alert expectation may name.
+pub(super) const MAX_WINDOW_TIME: Duration = Duration::from_secs(86_400);
+
+impl<'de> Deserialize<'de> for WindowTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let HumanDuration(t) = HumanDuration::deserialize(d)?;
+        if t > MAX_WINDOW_TIME {
+            return Err(de::Error::custom(format_args!(
+                "must be at most 1 day, got {}",
+                humantime::format_duration(t)
+            )));
+        }
+        Ok(WindowTime(t))
+    }
+}
+
+/// When a firing alert is resolved: a time into the window, or `end` (still firing
+/// at the window's end).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Until {
+    At(Duration),
+    End,
+}
+
+impl<'de> Deserialize<'de> for Until {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim() == "end" {
+            return Ok(Until::End);
+        }
+        let t = humantime::parse_duration(&s).map_err(|e| {
+            de::Error::custom(format_args!(
+                "invalid duration {s:?} ({e}); write `end` or e.g. 90s, 5m or 1h 30m"
+            ))
+        })?;
+        if t > MAX_WINDOW_TIME {
+            return Err(de::Error::custom(format_args!(
+                "must be at most 1 day, got {}",
+                humantime::format_duration(t)
+            )));
+        }
+        Ok(Until::At(t))
+    }
 }
 
 /// What a dashboard panel must show under this scenario (`vllm-sim verify`).

@@ -1,9 +1,9 @@
-//! The report as one JSON document: `dashboard`, `panels`, `expectations`, `drift`
-//! and `summary`. Null and non-finite values are `null`, with `text` saying which.
+//! The report as one JSON document: `dashboard`, `panels`, `expectations`, `alerts`
+//! (with `--rules`), `drift` and `summary`; times of alerts in Unix seconds. Null and non-finite values are `null`, with `text` saying which.
 
 use serde_json::{Value, json};
 
-use super::{Outcome, Report, Status};
+use super::{AlertsReport, Outcome, Report, Status};
 
 /// The JSON text, pretty-printed.
 pub fn render(report: &Report) -> String {
@@ -80,15 +80,55 @@ pub fn document(report: &Report) -> Value {
             })
         })
         .collect();
+    let alerts = report.alerts.as_ref().map(alerts);
     let s = report.summary();
     json!({
         "dashboard": {"uid": report.dashboard, "title": report.title},
         "panels": panels,
         "expectations": expectations,
+        "alerts": alerts,
         "drift": drift,
         "drift_error": report.drift_error,
         "error": report.unreachable,
         "summary": {"ok": s.ok, "failed": s.failed, "skipped": s.skipped, "total": s.total()},
+    })
+}
+
+fn alerts(a: &AlertsReport) -> Value {
+    let secs = |ms: i64| ms as f64 / 1000.0;
+    let timelines: Vec<Value> = a
+        .timelines
+        .iter()
+        .map(|t| {
+            json!({
+                "alert": t.alert,
+                "group": t.group,
+                "at": t.at,
+                "interval_seconds": t.interval_ms as f64 / 1000.0,
+                "first_evaluation": secs(t.first_ms),
+                "last_evaluation": secs(t.last_ms),
+                "error": t.error,
+                "alerts": t.episodes.iter().map(|e| json!({
+                    "labels": e.labels,
+                    "active_at": secs(e.active_at_ms),
+                    "fired_at": e.fired_at_ms.map(secs),
+                    "ended_at": e.ended_at_ms.map(secs),
+                    "state_at_end": e.state_at(t.last_ms).map(|s| s.label()),
+                    "summary": crate::alerting::describe(e, a.start_ms),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "files": a.files,
+        "window_start": secs(a.start_ms),
+        "rules": timelines,
+        "checks": a.checks.iter().map(|c| json!({
+            "name": c.name,
+            "status": c.outcome.to_string(),
+            "message": c.message,
+        })).collect::<Vec<_>>(),
+        "errors": a.errors,
     })
 }
 

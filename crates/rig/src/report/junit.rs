@@ -1,6 +1,8 @@
 //! The report as JUnit XML, written by `quick-junit`: one `<testsuite name="vllm-sim
 //! verify">`, one `<testcase>` per panel and per expectation (class name: the
-//! dashboard uid), `<failure>` for failures and `<skipped>` for skips.
+//! dashboard uid), per alert expectation and per alerting rule that could not be
+//! evaluated, `<failure>` for failures and `<skipped>` for skips; the alerts'
+//! timelines and the metric drift go to `<system-out>`.
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
@@ -67,9 +69,40 @@ pub fn render(report: &Report) -> String {
         };
         suite.add_test_case(case(format!("{panel}: {}", e.note), status));
     }
+    let mut out = String::new();
+    if let Some(alerts) = &report.alerts {
+        for t in &alerts.timelines {
+            if let Some(e) = &t.error {
+                let status = failure(e, &alerts.timelines_text());
+                suite.add_test_case(case(format!("alert rule {}", t.alert), status));
+            }
+        }
+        for e in &alerts.errors {
+            suite.add_test_case(case("alert rules".to_owned(), failure(e, e)));
+        }
+        for c in &alerts.checks {
+            let status = match c.outcome {
+                Outcome::Passed => TestCaseStatus::success(),
+                Outcome::Skipped => skipped(&c.message),
+                Outcome::Failed => failure(&c.message, &alerts.timelines_text()),
+            };
+            suite.add_test_case(case(format!("alerts: {}", c.name), status));
+        }
+        out.push_str(&format!(
+            "Alerts ({})\n{}",
+            alerts.files.join(", "),
+            alerts.timelines_text()
+        ));
+    }
     let drift = report.drift_table();
     if !drift.is_empty() {
-        suite.set_system_out(drift);
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&drift);
+    }
+    if !out.is_empty() {
+        suite.set_system_out(out);
     }
     let mut junit = quick_junit::Report::new("vllm-sim");
     junit.add_test_suite(suite);

@@ -2,7 +2,9 @@
 //! for people ([`table`]), JSON ([`json`]) and JUnit XML ([`junit`]) for CI.
 //!
 //! A panel fails when it has no data, an error (query, datasource, dashboard
-//! problem) or a failed expectation; every panel and every expectation is a check.
+//! problem) or a failed expectation; every panel and every expectation is a check,
+//! and so is every alert expectation, and every alerting rule that could not be
+//! evaluated.
 
 pub mod json;
 pub mod junit;
@@ -31,6 +33,87 @@ pub struct Report {
     /// A datasource that could not be reached, found before any panel was asked:
     /// then nothing was checked, and the run fails with this one error.
     pub unreachable: Option<String>,
+    /// The alerting rules evaluated over the window (`verify --rules`), and the
+    /// scenario's alert expectations.
+    pub alerts: Option<AlertsReport>,
+}
+
+/// The alerting rules over the verify window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertsReport {
+    /// The rule files.
+    pub files: Vec<String>,
+    /// The start of the verify window, Unix ms: times in messages are relative to it.
+    pub start_ms: i64,
+    /// One per alerting rule, in file and group order.
+    pub timelines: Vec<AlertTimeline>,
+    /// The scenario's alert expectations and the check that nothing else fires,
+    /// when the scenario lists its alerts.
+    pub checks: Vec<AlertCheck>,
+    /// Problems beyond one rule (a recorded series an alert reads is absent), each a
+    /// failed check.
+    pub errors: Vec<String>,
+}
+
+/// One alerting rule's alerts over the window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertTimeline {
+    /// The rule's name.
+    pub alert: String,
+    /// Its group.
+    pub group: String,
+    /// Where the rule is: `file:line:column`.
+    pub at: String,
+    /// How often it was evaluated, ms.
+    pub interval_ms: u64,
+    /// The first evaluation, Unix ms.
+    pub first_ms: i64,
+    /// The last evaluation, Unix ms.
+    pub last_ms: i64,
+    /// Its alerts, each from pending to resolved, by when they became active.
+    pub episodes: Vec<crate::alerting::Episode>,
+    /// Why it could not be evaluated (a failed check), if it could not.
+    pub error: Option<String>,
+}
+
+/// One alert expectation's verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertCheck {
+    /// What was expected.
+    pub name: String,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// What was seen.
+    pub message: String,
+}
+
+impl AlertsReport {
+    /// The timelines as text, a line per rule and per alert: `VLLMModelDown (1m):
+    /// {app="x"} pending 2m, firing 3m until 5m`.
+    pub fn timelines_text(&self) -> String {
+        let mut out = String::new();
+        for t in &self.timelines {
+            let head = format!(
+                "{} ({}, group {}, every {})",
+                t.alert,
+                t.at,
+                t.group,
+                crate::rules::format_duration(t.interval_ms)
+            );
+            match (&t.error, t.episodes.is_empty()) {
+                (Some(e), _) => out.push_str(&format!("{head}: error: {e}\n")),
+                (None, true) => out.push_str(&format!("{head}: never active\n")),
+                (None, false) => {
+                    out.push_str(&format!("{head}:\n"));
+                    for e in &t.episodes {
+                        let line = crate::alerting::describe(e, self.start_ms);
+                        out.push_str(&format!("  {line}\n"));
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 /// What one panel showed.
@@ -276,12 +359,20 @@ impl Report {
                 _ => s.failed += 1,
             }
         }
-        for e in &self.expectations {
-            match e.outcome {
+        let alerts = self.alerts.as_ref();
+        let outcomes = self.expectations.iter().map(|e| e.outcome);
+        let alert_checks = alerts
+            .into_iter()
+            .flat_map(|a| a.checks.iter().map(|c| c.outcome));
+        for outcome in outcomes.chain(alert_checks) {
+            match outcome {
                 Outcome::Passed => s.ok += 1,
                 Outcome::Skipped => s.skipped += 1,
                 Outcome::Failed => s.failed += 1,
             }
+        }
+        if let Some(a) = alerts {
+            s.failed += a.errors.len() + a.timelines.iter().filter(|t| t.error.is_some()).count();
         }
         s
     }
@@ -395,6 +486,7 @@ pub(crate) mod sample {
             }],
             drift_error: None,
             unreachable: None,
+            alerts: None,
             expectations: vec![
                 ExpectationReport {
                     panel: Some(1),

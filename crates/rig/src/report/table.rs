@@ -89,6 +89,23 @@ pub fn render(report: &Report) -> String {
             ));
         }
     }
+    if let Some(alerts) = &report.alerts {
+        out.push_str(&format!("\nAlerts ({})\n", alerts.files.join(", ")));
+        for line in alerts.timelines_text().lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+        for e in &alerts.errors {
+            out.push_str(&format!("  [FAIL] {e}\n"));
+        }
+        for c in &alerts.checks {
+            out.push_str(&format!(
+                "  {} {}: {}\n",
+                mark(c.outcome),
+                c.name,
+                c.message
+            ));
+        }
+    }
     let drift = report.drift_table();
     if !drift.is_empty() {
         out.push('\n');

@@ -2,7 +2,8 @@
 //! problem is collected, not just the first.
 //!
 //! By what they lower: [`pod`] (a pod: GPU, model, engine, memory, team, pass rates),
-//! [`phases`] (the timeline and its traffic), [`expect`] (what verify expects);
+//! [`phases`] (the timeline and its traffic), [`expect`] (what verify expects of
+//! panels), [`alerts`] (what it expects of the alerts);
 //! here, the whole file and the replication of replicated pods.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,20 +13,22 @@ use serde_saphyr::{Location, Spanned};
 
 use super::error::{ScenarioError, ScenarioErrors};
 use super::schema::{
-    EngineFile, ExpectationFile, GpuFile, LengthFile, PanelFile, PodFile, ProfileName,
-    QuantizationName, ScenarioFile, TrafficFile,
+    AlertFile, EngineFile, ExpectationFile, Firing, GpuFile, LengthFile, PanelFile, PodFile,
+    ProfileName, QuantizationName, ScenarioFile, TrafficFile, Until,
 };
 use super::{LoraSpec, Phase, PodSpec, Scenario};
 use vllm_sim_core::engine::{
     EngineConfig, Gpu, LengthDist, MemoryPlan, ModelShape, PerfModel, Quantization, Traffic,
     WorkloadConfig,
 };
-use vllm_sim_rig::{Expectation, PanelRef};
+use vllm_sim_rig::{AlertExpectation, Expectation, FiringSpan, PanelRef};
 
+mod alerts;
 mod expect;
 mod phases;
 mod pod;
 
+use alerts::alert;
 use expect::expectation;
 use phases::phases;
 use pod::pod;
@@ -141,6 +144,12 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
         .enumerate()
         .filter_map(|(i, e)| expectation(i, e, &mut problems))
         .collect();
+    let alerts = raw.alerts.as_ref().map(|list| {
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, a)| alert(i, a, &mut problems))
+            .collect()
+    });
     if !problems.list.is_empty() {
         return Err(ScenarioErrors(problems.list));
     }
@@ -153,6 +162,7 @@ pub(super) fn validate(raw: ScenarioFile, file: &str) -> Result<Scenario, Scenar
         pods,
         phases,
         expectations,
+        alerts,
     })
 }
 

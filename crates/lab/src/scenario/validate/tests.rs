@@ -352,3 +352,88 @@ fn numbers_and_durations_outside_their_ranges_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn alerts_lower_to_expectations_and_mistakes_are_located() {
+    let s = load(&format!("{FLEET}alerts:\n  - {{alert: Down, labels: {{app: mistral-7b-awq}}, firing_from: 3m, until: 5m}}\n  - {{alert: Busy, firing_from: 90s, until: end, within: 30s}}\n  - {{alert: Hot, firing: maybe}}\n  - {{alert: Quiet, firing: false}}\n"), "a.yaml").unwrap();
+    let alerts = s.alerts.unwrap();
+    assert_eq!(alerts.len(), 4);
+    let down = alerts[0].firing.unwrap();
+    assert_eq!(
+        (down.from_ms, down.until_ms, down.within_ms),
+        (180_000, Some(300_000), None)
+    );
+    assert_eq!(alerts[0].labels["app"], "mistral-7b-awq");
+    assert_eq!(
+        alerts[0].note,
+        "Down{app=\"mistral-7b-awq\"} fires from 3m until 5m"
+    );
+    assert!(
+        alerts[0].origin.starts_with("a.yaml:25:") && alerts[0].origin.ends_with(": alerts[0]"),
+        "{}",
+        alerts[0].origin
+    );
+    assert_eq!(alerts[1].firing.unwrap().until_ms, None);
+    assert_eq!(alerts[1].firing.unwrap().within_ms, Some(30_000));
+    assert!(alerts[2].may_fire && alerts[2].firing.is_none());
+    assert!(!alerts[3].may_fire && alerts[3].firing.is_none());
+    assert_eq!(
+        load(FLEET, "a.yaml").unwrap().alerts,
+        None,
+        "no alerts: section, no rule"
+    );
+    assert_eq!(
+        load(&format!("{FLEET}alerts: []\n"), "a.yaml")
+            .unwrap()
+            .alerts,
+        Some(vec![])
+    );
+    for (entry, want) in [
+        (
+            "{alert: A, firing_from: soon, until: end}",
+            "alerts[0].firing_from: invalid duration \"soon\"",
+        ),
+        (
+            "{alert: A, firing_from: 3m, until: later}",
+            "alerts[0].until: invalid duration \"later\"",
+        ),
+        (
+            "{alert: A, firing_from: 2d, until: end}",
+            "alerts[0].firing_from: must be at most 1 day, got 2days",
+        ),
+        (
+            "{alert: A, firing_from: 5m, until: 3m}",
+            "alerts[0].until: must be after firing_from (5m), got 3m",
+        ),
+        (
+            "{alert: A, firing_from: 5m}",
+            "alerts[0].until: say when it is resolved",
+        ),
+        ("{alert: A}", "alerts[0].firing_from: say when it fires"),
+        (
+            "{alert: A, firing: false, until: end}",
+            "alerts[0].firing: `firing: false` takes no",
+        ),
+        (
+            "{alert: A, firing: often}",
+            "alerts[0].firing: must be true, false or maybe, got \"often\"",
+        ),
+        (
+            "{alert: '', firing: false}",
+            "alerts[0].alert: name an alerting rule",
+        ),
+        (
+            "{alert: A, labels: {'9x': y}, firing: false}",
+            "alerts[0].labels.9x: \"9x\" is not a label name",
+        ),
+        (
+            "{alert: A, firng: false}",
+            "alerts[0].firng: unknown field `firng`",
+        ),
+    ] {
+        let text = format!("{FLEET}alerts:\n  - {entry}\n");
+        let e = load(&text, "a.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("a.yaml:25:"), "{entry}: {e}");
+        assert!(e.contains(want), "{entry}: want {want:?} in {e}");
+    }
+}
