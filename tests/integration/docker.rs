@@ -176,7 +176,10 @@ fn the_compose_stack_verifies_through_grafana() {
         )
         .then_some(())
     });
-    assert!(live.is_some(), "the stack's Prometheus never scraped the lab");
+    assert!(
+        live.is_some(),
+        "the stack's Prometheus never scraped the lab"
+    );
     let history = has_series(
         "http://127.0.0.1:9090",
         "min(count_over_time(up{job=\"vllm\"}[30m] offset 2m)) >= 100",
