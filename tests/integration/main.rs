@@ -11,6 +11,8 @@
 //! - `catalogue`: the data files against what vLLM's own code renders (needs PyPI);
 //! - `config`: the shipped Prometheus configuration;
 //! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
+//! - `grafana_data`: the rig's reducers, thresholds and value texts against npm's
+//!   `@grafana/data` (needs Node.js and `npm ci` in tests/grafana-data);
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
 //!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
@@ -30,6 +32,7 @@ mod docker;
 mod exposition;
 mod fleet;
 mod gateway;
+mod grafana_data;
 mod history;
 mod k8s;
 mod migrate;

@@ -272,7 +272,7 @@ pub(super) mod tests {
         let (_, outcome, message) = run(&d, &a, e);
         assert_eq!(
             (outcome, message.as_str()),
-            (Outcome::Failed, "FP16 max=2.1 s, want at least 3")
+            (Outcome::Failed, "FP16 max=2.10 s, want at least 3")
         );
     }
 

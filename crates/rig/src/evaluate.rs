@@ -322,7 +322,7 @@ pub(super) mod tests {
         assert_eq!(stat.values_line(8), "Active models=4; green");
         let ts = by_id(11);
         assert_eq!(ts.row.as_deref(), Some("Latency"));
-        assert_eq!(ts.values_line(8), "AWQ=1.5 s FP16=2.1 s");
+        assert_eq!(ts.values_line(8), "AWQ=1.50 s FP16=2.10 s");
         assert_eq!(ts.color, None);
         let table = by_id(52);
         assert_eq!(table.values_line(8), "{team=\"awq\"}=12 {team=\"lora\"}=3");
@@ -376,7 +376,7 @@ pub(super) mod tests {
         let latency = r.panels.iter().find(|p| p.id == Some(11)).unwrap();
         assert_eq!(latency.status, Status::NoData);
         assert_eq!(latency.messages, ["target B: no data"]);
-        assert_eq!(latency.values_line(8), "AWQ=1.5 s");
+        assert_eq!(latency.values_line(8), "AWQ=1.50 s");
         assert_eq!(r.summary().failed, 1);
         let skip = Expectation {
             skip: Some("FP16 is down in this phase".to_owned()),

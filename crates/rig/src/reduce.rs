@@ -2,7 +2,10 @@
 //! one series' values to the one number a stat shows.
 //!
 //! NaN stands for null, as Prometheus writes it where Grafana's frames hold nulls.
-//! An empty or all-null series reduces to `None`, except `sum` and `count`, which give 0.
+//! An empty series reduces to `None`, except `sum` and `count`, which give 0; an
+//! all-null one as Grafana's calculations leave it (`delta`, `variance`, `stdDev`,
+//! `changeCount` and `distinctCount` 0, `logmin` `f64::MAX`, most others `None`).
+//! `tests/integration/grafana_data.rs` checks every reducer against `@grafana/data`.
 
 use std::fmt;
 
@@ -105,47 +108,127 @@ impl Reducer {
             .map_or("?", |(id, _)| id)
     }
 
-    /// Reduces `values` (NaN = null).
+    /// Reduces `values` (NaN = null) as `reduceField` does with this one reducer: the
+    /// empty series gives `None` (0 for `sum` and `count`); otherwise Grafana's
+    /// `doStandardCalcs` or the reducer's own function decides, down to its quirks
+    /// (see [`Standard`]).
     pub fn apply(self, values: &[f64]) -> Option<f64> {
-        let present = || values.iter().copied().filter(|v| !v.is_nan());
+        if values.is_empty() {
+            return matches!(self, Reducer::Sum | Reducer::Count).then_some(0.0);
+        }
         let not_null = |v: &f64| Some(*v).filter(|v| !v.is_nan());
-        let n = present().count() as f64;
+        let present = || values.iter().copied().filter(|v| !v.is_nan());
         match self {
             Reducer::LastNotNull => present().next_back(),
             Reducer::Last => values.last().and_then(not_null),
             Reducer::First => values.first().and_then(not_null),
             Reducer::FirstNotNull => present().next(),
-            Reducer::Mean => (n > 0.0).then(|| present().sum::<f64>() / n),
-            Reducer::Max => present().reduce(f64::max),
-            Reducer::Min => present().reduce(f64::min),
-            Reducer::Sum => Some(present().sum()),
-            Reducer::Count => Some(n),
-            Reducer::Range => Some(Reducer::Max.apply(values)? - Reducer::Min.apply(values)?),
-            Reducer::Diff => {
-                Some(Reducer::LastNotNull.apply(values)? - Reducer::FirstNotNull.apply(values)?)
-            }
-            Reducer::Delta => delta(&present().collect::<Vec<_>>()),
-            Reducer::Step => present()
-                .collect::<Vec<_>>()
-                .windows(2)
-                .map(|w| w[1] - w[0])
-                .reduce(f64::min),
-            Reducer::LogMin => present().filter(|v| *v > 0.0).reduce(f64::min),
-            Reducer::Variance => variance(present()),
-            Reducer::StdDev => variance(present()).map(f64::sqrt),
-            Reducer::ChangeCount => {
-                let opts: Vec<_> = values.iter().map(not_null).collect();
-                (!opts.is_empty()).then(|| opts.windows(2).filter(|w| w[0] != w[1]).count() as f64)
-            }
+            Reducer::Variance => Some(variance(present())),
+            Reducer::StdDev => Some(variance(present()).sqrt()),
+            Reducer::ChangeCount => Some(
+                present()
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .filter(|w| w[0] != w[1])
+                    .count() as f64,
+            ),
             Reducer::DistinctCount => {
-                let mut seen: Vec<Option<f64>> = Vec::new();
-                for v in values.iter().map(not_null) {
+                let mut seen: Vec<f64> = Vec::new();
+                for v in present() {
+                    // JavaScript's Set: 0 and -0 are one value.
                     if !seen.contains(&v) {
                         seen.push(v);
                     }
                 }
-                (!seen.is_empty()).then_some(seen.len() as f64)
+                Some(seen.len() as f64)
             }
+            _ => Standard::of(values).get(self),
+        }
+    }
+}
+
+/// Grafana's `doStandardCalcs`, one pass over the non-null values, with its
+/// sentinels: `max` starts at `-f64::MAX` and `min` at `f64::MAX` and only a value
+/// beyond them moves them (so a lone -Infinity has no max, and a lone +Infinity no
+/// min); `logmin` keeps `f64::MAX` when no value is above zero; `step` starts at
+/// `f64::MAX`; `delta` adds each rise, except the first rise after a drop.
+#[derive(Debug)]
+struct Standard {
+    sum: f64,
+    count: f64,
+    max: Option<f64>,
+    min: Option<f64>,
+    logmin: f64,
+    first: Option<f64>,
+    last: Option<f64>,
+    delta: f64,
+    step: Option<f64>,
+}
+
+impl Standard {
+    fn of(values: &[f64]) -> Standard {
+        let (mut sum, mut count) = (0.0, 0.0);
+        let (mut max, mut min, mut logmin, mut step) = (-f64::MAX, f64::MAX, f64::MAX, f64::MAX);
+        let (mut first, mut last): (Option<f64>, Option<f64>) = (None, None);
+        let (mut delta, mut previous_up) = (0.0, true);
+        for v in values.iter().copied().filter(|v| !v.is_nan()) {
+            count += 1.0;
+            sum += v;
+            if let Some(previous) = last {
+                let d = v - previous;
+                if step > d {
+                    step = d;
+                }
+                if previous > v {
+                    previous_up = false;
+                } else {
+                    if previous_up {
+                        delta += d;
+                    }
+                    previous_up = true;
+                }
+            } else {
+                first = Some(v);
+            }
+            if v > max {
+                max = v;
+            }
+            if v < min {
+                min = v;
+            }
+            if v < logmin && v > 0.0 {
+                logmin = v;
+            }
+            last = Some(v);
+        }
+        Standard {
+            sum,
+            count,
+            max: (max != -f64::MAX).then_some(max),
+            min: (min != f64::MAX).then_some(min),
+            logmin,
+            first,
+            last,
+            delta,
+            step: (step != f64::MAX).then_some(step),
+        }
+    }
+
+    fn get(&self, reducer: Reducer) -> Option<f64> {
+        match reducer {
+            Reducer::Sum => Some(self.sum),
+            Reducer::Count => Some(self.count),
+            Reducer::Mean => (self.count > 0.0).then(|| self.sum / self.count),
+            Reducer::Max => self.max,
+            Reducer::Min => self.min,
+            Reducer::Range => Some(self.max? - self.min?),
+            Reducer::Diff => Some(self.last? - self.first?),
+            Reducer::Delta => Some(self.delta),
+            Reducer::Step => self.step,
+            Reducer::LogMin => Some(self.logmin),
+            Reducer::LastNotNull => self.last,
+            Reducer::FirstNotNull => self.first,
+            _ => None,
         }
     }
 }
@@ -156,30 +239,9 @@ impl fmt::Display for Reducer {
     }
 }
 
-/// Grafana's `delta`: increases add up; a drop is a counter reset, after which the
-/// new value counts as the increase.
-fn delta(values: &[f64]) -> Option<f64> {
-    let (&first, rest) = values.split_first()?;
-    let mut total = 0.0;
-    let mut last = first;
-    let mut previous_up = true;
-    for (i, &v) in rest.iter().enumerate() {
-        if last > v {
-            previous_up = false;
-            if i == rest.len() - 1 {
-                total += v;
-            }
-        } else {
-            total += if previous_up { v - last } else { v };
-            previous_up = true;
-        }
-        last = v;
-    }
-    Some(total)
-}
-
-/// Population variance (Welford), as Grafana's `variance`.
-fn variance(values: impl Iterator<Item = f64>) -> Option<f64> {
+/// Population variance (Welford) of the non-null values, as Grafana's
+/// `calculateStdDev`: 0 when there are none.
+fn variance(values: impl Iterator<Item = f64>) -> f64 {
     let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
     for v in values {
         n += 1.0;
@@ -187,7 +249,7 @@ fn variance(values: impl Iterator<Item = f64>) -> Option<f64> {
         mean += (v - old) / n;
         m2 += (v - old) * (v - mean);
     }
-    (n > 0.0).then(|| m2 / n)
+    if n > 0.0 { m2 / n } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -232,30 +294,32 @@ mod tests {
         for values in [&[][..], &[NULL, NULL][..]] {
             assert_eq!(r("sum", values), Some(0.0));
             assert_eq!(r("count", values), Some(0.0));
-            for id in [
-                "lastNotNull",
-                "mean",
-                "max",
-                "min",
-                "range",
-                "diff",
-                "delta",
-                "stdDev",
-            ] {
+            for id in ["lastNotNull", "mean", "max", "min", "range", "diff", "step"] {
                 assert_eq!(r(id, values), None, "{id}");
             }
         }
+        // An empty series is null for all but sum and count; an all-null one is what
+        // Grafana's calculations start from (@grafana/data 13.2).
+        for id in ["delta", "stdDev", "changeCount", "logmin"] {
+            assert_eq!(r(id, &[]), None, "{id}");
+        }
+        assert_eq!(r("delta", &[NULL, NULL]), Some(0.0));
+        assert_eq!(r("stdDev", &[NULL, NULL]), Some(0.0));
+        assert_eq!(r("changeCount", &[NULL, NULL]), Some(0.0));
+        assert_eq!(r("logmin", &[NULL, -1.0]), Some(f64::MAX));
         assert_eq!(r("last", &[]), None);
     }
 
     #[test]
     fn delta_survives_counter_resets() {
         assert_eq!(r("delta", &[1.0, 3.0, 6.0]), Some(5.0));
-        // 0→10 (+10), reset to 2 (+0, then counts 2 on the next rise), 2→5 (+5).
-        assert_eq!(r("delta", &[0.0, 10.0, 2.0, 5.0]), Some(15.0));
+        // @grafana/data 13.2: 0→10 (+10), the reset to 2 and the first rise after it
+        // (2→5) add nothing; 5→7 adds 2.
+        assert_eq!(r("delta", &[0.0, 10.0, 2.0, 5.0]), Some(10.0));
+        assert_eq!(r("delta", &[0.0, 10.0, 2.0, 5.0, 7.0]), Some(12.0));
         assert_eq!(
             r("delta", &[0.0, 10.0, 2.0]),
-            Some(12.0),
+            Some(10.0),
             "reset on the last value"
         );
     }
@@ -272,12 +336,16 @@ mod tests {
             r("stdDev", &[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]),
             Some(2.0)
         );
+        // Nulls are skipped (@grafana/data 13.2), not counted as a change or a value.
         assert_eq!(
-            r("changeCount", &[1.0, 1.0, 2.0, NULL, NULL, 2.0]),
-            Some(3.0)
+            r("changeCount", &[1.0, 1.0, 2.0, NULL, NULL, 2.0, 3.0]),
+            Some(2.0)
         );
-        assert_eq!(r("distinctCount", &[1.0, 1.0, 2.0, NULL]), Some(3.0));
+        assert_eq!(r("distinctCount", &[1.0, 1.0, 2.0, NULL]), Some(2.0));
         assert_eq!(r("max", &[1.0, f64::INFINITY]), Some(f64::INFINITY));
+        // -Infinity never passes max's -f64::MAX start, nor +Infinity min's.
+        assert_eq!(r("max", &[f64::NEG_INFINITY]), None);
+        assert_eq!(r("min", &[f64::INFINITY]), None);
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Threshold colours exactly as Grafana picks them (`getActiveThreshold` in
 //! `packages/grafana-data/src/field/thresholds.ts`, the scale of `field/scale.ts`).
 //!
-//! The base step's `null` is -Infinity; steps are walked in order and a step becomes
-//! active when `value >= step.value`, stopping at the first that does not. So a
-//! value on a boundary takes the higher step. Percentage mode compares
-//! `100 × (value − min) / (max − min)` instead. A null value is -Infinity.
-//! Grafana assumes sorted steps; [`unsorted`] finds dashboards that break that.
+//! The walk starts at the first step (whatever its value, usually `null`); steps are
+//! walked in order and a step becomes active when `value >= step.value`, stopping at
+//! the first that does not. So a value on a boundary takes the higher step. A later
+//! step's `null` compares as JavaScript's `value >= null` does, as 0. Percentage mode
+//! compares `100 × (value − min) / (max − min)` instead, 0 where that is NaN. A null
+//! value is -Infinity (0%). Grafana assumes sorted steps; [`unsorted`] finds
+//! dashboards that break that. `tests/integration/grafana_data.rs` checks all of this
+//! against `@grafana/data`.
 
 use super::dashboard::{Step, ThresholdMode, Thresholds};
 
@@ -22,9 +25,16 @@ pub struct Scale {
 }
 
 impl Scale {
-    /// `fieldConfig.defaults.min`/`max` where set, else the minimum/maximum of the
-    /// panel's values (NaN ignored), else 0..100.
+    /// `fieldConfig.defaults.min`/`max` where set (swapped when min > max, as
+    /// Grafana's `validateFieldConfig` does), else the minimum/maximum of the panel's
+    /// values (NaN ignored), as `applyFieldOverrides` finds them; a bound the values
+    /// cannot give (no values, or only infinities) is JavaScript's null, which counts
+    /// as 0.
     pub fn new(min: Option<f64>, max: Option<f64>, values: impl IntoIterator<Item = f64>) -> Scale {
+        let (min, max) = match (min, max) {
+            (Some(a), Some(b)) if a > b => (Some(b), Some(a)),
+            bounds => bounds,
+        };
         if let (Some(min), Some(max)) = (min, max) {
             return Scale { min, max };
         }
@@ -33,12 +43,10 @@ impl Scale {
             lo = lo.min(v);
             hi = hi.max(v);
         }
-        if lo > hi {
-            return Scale {
-                min: 0.0,
-                max: 100.0,
-            };
-        }
+        // Grafana's search starts at ±Infinity too and calls a bound it never moved
+        // null, so a panel of only -Infinity has no max, one of only +Infinity no min.
+        let lo = if lo == f64::INFINITY { 0.0 } else { lo };
+        let hi = if hi == f64::NEG_INFINITY { 0.0 } else { hi };
         Scale {
             min: min.unwrap_or(lo),
             max: max.unwrap_or(hi),
@@ -50,7 +58,7 @@ impl Scale {
 pub fn active_step(steps: &[Step], value: f64) -> Option<&Step> {
     let mut active = steps.first()?;
     for step in steps {
-        if value >= step.value.unwrap_or(f64::NEG_INFINITY) {
+        if value >= step.value.unwrap_or(0.0) {
             active = step;
         } else {
             break;
@@ -70,7 +78,11 @@ pub fn color(thresholds: &Thresholds, value: Option<f64>, scale: Scale) -> Strin
             } else {
                 (value - scale.min) / (scale.max - scale.min)
             };
-            percent * 100.0
+            if percent.is_nan() {
+                0.0
+            } else {
+                percent * 100.0
+            }
         }
     };
     active_step(&thresholds.steps, compared)
@@ -177,8 +189,11 @@ mod tests {
 
     #[test]
     fn scale_defaults() {
+        // No values: Grafana's range is null..null, which its arithmetic takes as 0.
+        assert_eq!(Scale::new(None, None, []), Scale { min: 0.0, max: 0.0 });
+        // min > max is swapped, as validateFieldConfig does.
         assert_eq!(
-            Scale::new(None, None, []),
+            Scale::new(Some(100.0), Some(0.0), []),
             Scale {
                 min: 0.0,
                 max: 100.0
