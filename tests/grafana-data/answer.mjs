@@ -24,29 +24,15 @@
 // versions: run `npm ci` here).
 
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import { requirePinned } from '../pinned.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 
-function cannotRun(why) {
-  console.error(`cannot run: ${why}; run \`npm ci\` in ${here}`);
-  process.exit(2);
-}
-
-// The installed packages must be the pinned ones: another node_modules would answer
-// for another Grafana.
-const pinned = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).devDependencies;
-for (const [name, version] of Object.entries(pinned)) {
-  let installed;
-  try {
-    installed = JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    cannotRun(`${name} is not installed`);
-  }
-  if (installed !== version) cannotRun(`${name} ${installed} is installed, ${version} is pinned`);
-}
+requirePinned(here);
 
 // Node 20 has no `navigator`; @grafana/data's local date formats read its language
 // when the value formats are first built. The units checked here do not depend on it.

@@ -19,25 +19,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { cannotRun as stop, requirePinned } from '../pinned.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 
-function cannotRun(why) {
-  console.error(`cannot run: ${why}; run \`npm ci\` in ${here}`);
-  process.exit(2);
-}
+const cannotRun = (why) => stop(here, why);
 
-// The installed packages must be the pinned ones: an older node_modules would check
-// against another Grafana's model.
-const pinned = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).devDependencies;
-for (const [name, version] of Object.entries(pinned)) {
-  let installed;
-  try {
-    installed = JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    cannotRun(`${name} is not installed`);
-  }
-  if (installed !== version) cannotRun(`${name} ${installed} is installed, ${version} is pinned`);
-}
+requirePinned(here);
 const { default: ts } = await import('typescript');
 
 const args = process.argv.slice(2);
