@@ -233,18 +233,7 @@ impl Prometheus {
         let dir = tempfile::tempdir().expect("temporary directory");
         let input = dir.path().join("backfill.om");
         std::fs::write(&input, backfill).expect("write the backfill");
-        let data = dir.path().join("data");
-        let (code, out) = promtool(
-            &[
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                input.to_str().unwrap(),
-                data.to_str().unwrap(),
-            ],
-            "",
-        );
-        assert_eq!(code, 0, "promtool rejected the backfill:\n{out}");
+        blocks_from_openmetrics(&input, &dir.path().join("data"));
         Prometheus::start_with_config("global:\n  scrape_interval: 15s\n", dir)
     }
 
@@ -252,18 +241,7 @@ impl Prometheus {
     /// `history`, scraping `sim` every `interval` from there on.
     pub fn start_on_history(sim: &Sim, history: &Path, interval: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let data = dir.path().join("data");
-        let (code, out) = promtool(
-            &[
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                history.to_str().unwrap(),
-                data.to_str().unwrap(),
-            ],
-            "",
-        );
-        assert_eq!(code, 0, "promtool rejected the history:\n{out}");
+        blocks_from_openmetrics(history, &dir.path().join("data"));
         Prometheus::start_with_config(&sim.scrape_config(interval, None), dir)
     }
 
@@ -415,6 +393,22 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// TSDB blocks in `data` from the timestamped OpenMetrics file `input`, by
+/// `promtool tsdb create-blocks-from openmetrics`.
+fn blocks_from_openmetrics(input: &Path, data: &Path) {
+    let (code, out) = promtool(
+        &[
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            input.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "promtool rejected {}:\n{out}", input.display());
 }
 
 /// Polls `f` every 250 ms until it returns `Some`, or `timeout` passes.
