@@ -10,7 +10,8 @@
 # compose healthcheck can call curl; the binary itself needs only glibc.
 
 FROM rust:1.95-slim-bookworm AS builder
-# The slim image has gcc but not make, which the jemalloc allocator's build needs.
+# The slim image has gcc but not make, which the jemalloc allocator's build needs
+# (the image's binary allocates with jemalloc: simulator/Cargo.toml).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends make \
     && rm -rf /var/lib/apt/lists/*
@@ -20,7 +21,7 @@ COPY . .
 # copied out of the cached target/ because cache mounts are not part of the layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p vllm-sim \
+    cargo build --release --locked -p vllm-sim --features jemalloc \
     && cp target/release/vllm-sim /usr/local/bin/vllm-sim
 
 FROM debian:bookworm-slim

@@ -36,8 +36,11 @@ if [ ! -x "$old" ]; then
   cp target/release/vllm-sim "$old"
   git worktree remove --force "$work/before"
 fi
-cargo build --release --quiet -p vllm-sim
-new=target/release/vllm-sim
+if [ -z "${VLLM_SIM:-}" ]; then
+  cargo build --release --quiet -p vllm-sim --features jemalloc
+  VLLM_SIM=target/release/vllm-sim
+fi
+new=$VLLM_SIM
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); before: $before, after: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (modified)')"
 
 startup_ms() { # BINARY PROFILE

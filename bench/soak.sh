@@ -21,7 +21,7 @@ warmup=${WARMUP:-10}
 tolerance=${TOLERANCE:-10}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 (( duration > warmup )) || { echo "DURATION ($duration s) must exceed WARMUP ($warmup s)" >&2; exit 1; }
-cargo build --release --quiet -p vllm-sim
+cargo build --release --quiet -p vllm-sim --features jemalloc
 work=$(mktemp -d)
 ./target/release/vllm-sim run bench/quiet.yaml --base-port 18301 --speed 100 2>"$work/sim.log" &
 sim=$!

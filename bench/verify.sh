@@ -5,12 +5,14 @@
 # verify alone against each backfilled Prometheus, without and with
 # --rules dashboard/rules/*.yaml. Prints one line per run and the median of RUNS runs.
 #
-#   bench/verify.sh [RUNS]      (default 3; needs prometheus and promtool on PATH)
+#   bench/verify.sh [RUNS]      (default 3; needs prometheus and promtool on PATH;
+#                                VLLM_SIM=PATH measures that binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-cargo build --release --quiet -p vllm-sim
-sim=${CARGO_TARGET_DIR:-target}/release/vllm-sim
+# VLLM_SIM=PATH measures that binary instead of building this checkout.
+[ -n "${VLLM_SIM:-}" ] || cargo build --release --quiet -p vllm-sim
+sim=${VLLM_SIM:-${CARGO_TARGET_DIR:-target}/release/vllm-sim}
 rules=(dashboard/rules/*.yaml)
 scenarios=(healthy awq-not-quantized judge-backlog spot-preemption t4-reality)
 work=$(mktemp -d)

@@ -1,5 +1,6 @@
 //! The `vllm-sim` binary: parse the command line, set up logging, run it, map errors to
-//! exit codes. It allocates with jemalloc, which gives freed memory back to the system.
+//! exit codes. With the `jemalloc` feature it allocates with jemalloc, which gives freed
+//! memory back to the system.
 
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ use vllm_sim::logs;
 /// jemalloc with its background thread, which returns freed memory to the system
 /// within seconds. glibc's malloc kept what a flood of 19,800 idle connections had
 /// freed, some 300 MB, after they all closed (BENCHMARKS.md, section 5).
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The allocator, before and after: the measurements an allocator moves, on a build of an
-# earlier commit (BEFORE, default 44793ef: glibc's malloc) and on this checkout
-# (jemalloc), interleaved run by run so both see the same machine. Medians of RUNS runs.
+# Two builds, before and after: the same measurements on a build of an earlier commit
+# (BEFORE, default 44793ef: glibc's malloc) and on this checkout (built with the
+# jemalloc feature, as the image is), interleaved run by run so both see the same
+# machine. Medians of RUNS runs.
 #
-#   bench/allocator.sh [RUNS] [MEASURE...]   (default 3, all of flood rps stream
-#                                             scrapes streams; needs wrk)
+#   bench/builds.sh [RUNS] [MEASURE...]   (default 3, all of flood rps stream scrapes
+#                                          streams; also backfill and verify; needs wrk)
 #
 #   flood     bench/connections.sh 3 19800: VmRSS before, at the peak and 15 s after
 #             19,800 idle connections over the default lab's five listeners (medians of
@@ -17,10 +18,13 @@
 #   streams   10,000 concurrent streams held 20 s by bench/python/hold_streams.py (as
 #             bench/openai.sh streams): the server's VmRSS then, and whether all 10,000
 #             were answered
+#   backfill  `vllm-sim backfill healthy --duration 30m` (as bench/verify.sh): samples/s
+#   verify    `vllm-sim verify --scenario healthy` over 30 minutes, against one Prometheus
+#             on that backfill's blocks (as bench/verify.sh, without --rules): seconds
 #
 # BEFORE is built in a temporary git worktree; its binary is kept in target/bench-before/.
-# BEFORE_BIN=/path and VLLM_SIM=/path skip the builds. Ports 21500-21504 (flood) and
-# 21600-21624.
+# BEFORE_BIN=/path and VLLM_SIM=/path skip the builds. Ports 21500-21504 (flood),
+# 21600-21624 and 21690 (verify's Prometheus; needs prometheus and promtool).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -46,7 +50,7 @@ if [ ! -x "$old" ]; then
   git worktree remove --force "$work/before"
 fi
 if [ -z "${VLLM_SIM:-}" ]; then
-  cargo build --release --quiet -p vllm-sim
+  cargo build --release --quiet -p vllm-sim --features jemalloc
   VLLM_SIM=$target/release/vllm-sim
 fi
 new=$VLLM_SIM
@@ -81,6 +85,34 @@ scrapes() { # BINARY: "scrapes/s µs-CPU-per-scrape"
   read -r r k c < <(wrk_run "$pid" -t1 -c8 -d5s http://127.0.0.1:21612/metrics)
   echo "$r $(awk -v c="$c" -v k="$k" 'BEGIN {printf "%.1f", c / k * 1e6}')"
   stop "$pid"
+}
+
+end=$(( $(date +%s) / 15 * 15 ))
+
+backfill() { # BINARY: "samples/s"
+  NO_COLOR=1 "$1" backfill healthy --duration 30m --end "$end" --out "$work/backfill.om" 2>&1 \
+    | sed -n 's/.*(\([0-9]*\) samples\/s).*/\1/p'
+}
+
+verify_prometheus() { # the Prometheus verify asks, on blocks of the new build's backfill
+  [ -f "$work/verify-prometheus" ] && return 0
+  "$new" backfill healthy --duration 30m --end "$end" --out "$work/verify.om" 2>/dev/null
+  promtool tsdb create-blocks-from openmetrics "$work/verify.om" "$work/verify-data" >/dev/null
+  printf 'global:\n  scrape_interval: 15s\n' > "$work/verify-prometheus.yml"
+  prometheus --config.file="$work/verify-prometheus.yml" --storage.tsdb.path="$work/verify-data" \
+    --storage.tsdb.retention.time=3650d --web.listen-address=127.0.0.1:21690 --log.level=error &
+  pids+=("$!")
+  wait_http http://127.0.0.1:21690/-/ready
+  touch "$work/verify-prometheus"
+}
+
+verify() { # BINARY: "seconds"
+  verify_prometheus
+  local t0
+  t0=$(now)
+  "$1" verify --prometheus http://127.0.0.1:21690 --scenario healthy \
+    --from "$((end - 1800))" --to "$end" > /dev/null
+  awk -v a="$(now)" -v b="$t0" 'BEGIN {printf "%.3f", a - b}'
 }
 
 streams() { # BINARY: "VmRSS-KiB answered"
