@@ -54,7 +54,7 @@ pub fn verify(
     }
     let plans = plan(dashboard, settings);
     let answers = fetch(&plans, sources);
-    let mut report = judge(dashboard, &plans, &answers, expectations);
+    let mut report = judge(dashboard, settings, &plans, &answers, expectations);
     let names = sources.prometheus.clone().or_else(|| {
         let g = sources.grafana.as_ref()?;
         Some(g.prometheus_proxy(&settings.datasource_uid, NAMES_TIMEOUT))

@@ -105,6 +105,8 @@ struct VerifyConfig {
     rules: Option<RuleSet>,
     rules_interval_ms: Option<u64>,
     format: Format,
+    /// The scenario as named on the command line.
+    scenario: Option<String>,
 }
 
 impl TryFrom<VerifyArgs> for VerifyConfig {
@@ -200,6 +202,7 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
             rules,
             rules_interval_ms,
             format: args.format.into(),
+            scenario: args.scenario,
         })
     }
 }
@@ -245,6 +248,7 @@ pub fn verify_report(args: VerifyArgs) -> anyhow::Result<(vllm_sim_rig::Report, 
         &config.expectations,
         super::vllm_releases(),
     );
+    report.scenario.clone_from(&config.scenario);
     if report.unreachable.is_none() {
         report.alerts = match (&config.rules, &config.alerts) {
             (Some(rules), alerts) => Some(vllm_sim_rig::run::alerts(
