@@ -335,7 +335,7 @@ mod tests {
         );
         assert!(r.panels.is_empty());
         assert_eq!(r.summary().failed, 1);
-        for format in [Format::Table, Format::Json, Format::Junit] {
+        for format in [Format::Table, Format::Json, Format::Junit, Format::Html] {
             let text = r.render(format);
             assert_eq!(text.matches("cannot query").count(), 1, "{text}");
             assert!(!text.contains("s3cr3t"), "{text}");

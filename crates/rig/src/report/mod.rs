@@ -1,11 +1,13 @@
-//! The outcome of a run, per panel and per expectation, and its renderings: a table
-//! for people ([`table`]), JSON ([`json`]) and JUnit XML ([`junit`]) for CI.
+//! The outcome of a run, per panel and per expectation, with the data behind each
+//! verdict, and its renderings: a table for people ([`table`]), a self-contained HTML
+//! page drawing each panel ([`html`]), JSON ([`json`]) and JUnit XML ([`junit`]) for CI.
 //!
 //! A panel fails when it has no data, an error (query, datasource, dashboard
 //! problem) or a failed expectation; every panel and every expectation is a check,
 //! and so is every alert expectation, and every alerting rule that could not be
 //! evaluated.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod table;
@@ -461,6 +463,8 @@ pub enum Format {
     Json,
     /// JUnit XML.
     Junit,
+    /// One self-contained HTML page.
+    Html,
 }
 
 impl Report {
@@ -470,6 +474,7 @@ impl Report {
             Format::Table => table::render(self),
             Format::Json => json::render(self),
             Format::Junit => junit::render(self),
+            Format::Html => html::render(self),
         }
     }
 }
