@@ -19,6 +19,8 @@
 //! - `readme`: README's `kubectl apply` and `prometheus` commands, run as written;
 //! - `rules`: the lab's alerting and recording rules, through promtool;
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab;
+//! - `html_report`: verify's HTML page for backfilled scenarios, as headless Chromium
+//!   renders it;
 //! - `migrate`: the shipped dashboard on vLLM 0.33.0, before and after `vllm-sim
 //!   migrate`.
 
@@ -34,6 +36,7 @@ mod fleet;
 mod gateway;
 mod grafana_data;
 mod history;
+mod html_report;
 mod k8s;
 mod migrate;
 mod openai;
