@@ -13,6 +13,8 @@
 //! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
 //! - `grafana_data`: the rig's reducers, thresholds and value texts against npm's
 //!   `@grafana/data` (needs Node.js and `npm ci` in tests/grafana-data);
+//! - `interpolation`: the rig's template variable interpolation against
+//!   `@grafana/scenes` and `@grafana/prometheus` (the same);
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
 //!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
@@ -34,6 +36,7 @@ mod fleet;
 mod gateway;
 mod grafana_data;
 mod history;
+mod interpolation;
 mod k8s;
 mod migrate;
 mod openai;
