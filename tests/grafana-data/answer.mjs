@@ -19,6 +19,9 @@
 //   name's theme colour, else the answer is {error}.
 // - "display": {unit, decimals, value} → {text}: formattedValueToString of
 //   getDisplayProcessor({field: {type: number, config: {unit, decimals}}, theme})(value).
+// - "theme": {name} → {css}: createTheme().visualization.getColorByName(name), the
+//   dark theme's CSS for a colour name; {palette: i} → {name}: the i-th colour of
+//   visualization.palette; {path: "background.primary"} → {css}: theme.colors at path.
 //
 // Exit status: 0 with answers, 2 when it cannot run (packages missing or not the pinned
 // versions: run `npm ci` here).
@@ -115,7 +118,13 @@ function display({ unit, decimals, value }) {
   return { text: g.formattedValueToString(processors.get(key)(decode(value))) };
 }
 
-const kinds = { reduce, active, color, display };
+function themeColor({ name, palette, path }) {
+  if (name !== undefined) return { css: theme.visualization.getColorByName(name) };
+  if (palette !== undefined) return { name: theme.visualization.palette[palette] ?? null };
+  return { css: path.split('.').reduce((o, k) => (o == null ? o : o[k]), theme.colors) ?? null };
+}
+
+const kinds = { reduce, active, color, display, theme: themeColor };
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const answer = kinds[input.kind];
 if (!answer) {

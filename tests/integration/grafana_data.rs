@@ -5,9 +5,9 @@
 //! Each test generates thousands of cases from a fixed seed, asks Node once for all of
 //! them and compares every answer with the rig's: reducers (`reduceField`), threshold
 //! steps (`getActiveThreshold`, and through `applyFieldOverrides` with percentage
-//! mode and the panel's range) and a value's text with its unit and decimals
-//! (`getDisplayProcessor`). Any difference fails, printing the case, the rig's answer
-//! and Grafana's. Nulls are JSON nulls for Grafana and NaN for the rig, which has no
+//! mode and the panel's range), a value's text with its unit and decimals
+//! (`getDisplayProcessor`) and the HTML report's colours (`createTheme()`). Any
+//! difference fails, printing the case, the rig's answer and Grafana's. Nulls are JSON nulls for Grafana and NaN for the rig, which has no
 //! other NaN: Prometheus' NaN samples are nulls to it.
 
 use serde_json::{Value, json};
@@ -421,4 +421,57 @@ fn display_text_matches_grafana() {
         }
     }
     report("display text", cases.len(), &diffs);
+}
+
+/// The HTML report's colours are Grafana's dark theme's: every colour name the rig
+/// knows, the CSS colours Grafana passes through, the classic palette and the page's
+/// greys, each as `createTheme()` of `@grafana/data` has it.
+#[test]
+fn report_colours_match_grafana_theme() {
+    use vllm_sim::rig::theme;
+    let mut names: Vec<&str> = theme::NAMED.iter().map(|(n, _)| *n).collect();
+    names.extend([
+        "",
+        "#abc",
+        "#FF000080",
+        "rgba(1, 2, 3, 0.5)",
+        "rgb(10,20,30)",
+    ]);
+    let mut cases: Vec<Value> = names.iter().map(|n| json!({"name": n})).collect();
+    cases.extend((0..theme::PALETTE.len()).map(|i| json!({"palette": i})));
+    let greys = [
+        ("background.primary", theme::PANEL),
+        ("background.canvas", theme::CANVAS),
+        ("text.primary", theme::TEXT),
+        ("text.secondary", theme::TEXT_SECONDARY),
+        ("border.weak", theme::BORDER),
+    ];
+    cases.extend(greys.iter().map(|(path, _)| json!({"path": path})));
+    let Some(answers) = grafana("theme", &cases) else {
+        return;
+    };
+    let mut diffs = Vec::new();
+    let mut answers = answers.iter();
+    for name in &names {
+        let want = answers.next().unwrap()["css"].clone();
+        if json!(theme::css(name)) != want {
+            diffs.push(format!(
+                "{name:?}: rig {:?}, Grafana {want}",
+                theme::css(name)
+            ));
+        }
+    }
+    for (i, name) in theme::PALETTE.iter().enumerate() {
+        let want = answers.next().unwrap()["name"].clone();
+        if json!(name) != want {
+            diffs.push(format!("palette[{i}]: rig {name:?}, Grafana {want}"));
+        }
+    }
+    for (path, css) in greys {
+        let want = answers.next().unwrap()["css"].clone();
+        if json!(css) != want {
+            diffs.push(format!("{path}: rig {css:?}, Grafana {want}"));
+        }
+    }
+    report("theme", cases.len(), &diffs);
 }

@@ -21,6 +21,8 @@
 //! - `readme`: README's `kubectl apply` and `prometheus` commands, run as written;
 //! - `rules`: the lab's alerting and recording rules, through promtool;
 //! - `verify`: `vllm-sim verify` from backfilled history and from a live lab;
+//! - `html_report`: verify's HTML page for backfilled scenarios, as headless Chromium
+//!   renders it;
 //! - `migrate`: the shipped dashboard on vLLM 0.33.0, before and after `vllm-sim
 //!   migrate`.
 
@@ -36,6 +38,7 @@ mod fleet;
 mod gateway;
 mod grafana_data;
 mod history;
+mod html_report;
 mod interpolation;
 mod k8s;
 mod migrate;

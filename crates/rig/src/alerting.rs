@@ -243,6 +243,7 @@ mod tests {
             ]
             .into(),
             points: minutes.iter().map(|m| ((m * 60) as f64, 0.0)).collect(),
+            lines: Vec::new(),
         }
     }
 

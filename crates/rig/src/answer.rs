@@ -11,6 +11,8 @@ pub struct Series {
     pub labels: BTreeMap<String, String>,
     /// `(Unix seconds, value)`; NaN stands for a null.
     pub points: Vec<(f64, f64)>,
+    /// For a log stream, each point's line, in the points' order; empty for numbers.
+    pub lines: Vec<String>,
 }
 
 /// Why a query gave no answer.

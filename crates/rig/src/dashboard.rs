@@ -200,6 +200,10 @@ pub struct Panel {
     pub kind: String,
     /// The title shown on the panel.
     pub title: String,
+    /// Where the panel sits on Grafana's 24-column grid; `None` when the file has
+    /// no usable `gridPos` (a number that is not one, a missing field is 0).
+    #[serde(deserialize_with = "grid_pos")]
+    pub grid_pos: Option<GridPos>,
     /// The panel's datasource, which targets without their own use.
     pub datasource: Option<DataSourceRef>,
     /// The queries.
@@ -218,6 +222,42 @@ pub struct Panel {
     pub panels: Vec<Panel>,
     /// Set on library panels, whose queries live outside the dashboard.
     pub library_panel: Option<Value>,
+}
+
+/// `gridPos`: a panel's place on Grafana's grid, 24 columns wide, in grid units
+/// (a row unit is 30 px high).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GridPos {
+    /// The first column, 0 to 23.
+    pub x: u32,
+    /// The first grid row.
+    pub y: u32,
+    /// Columns wide.
+    pub w: u32,
+    /// Grid rows high.
+    pub h: u32,
+}
+
+/// A `gridPos` read leniently: whole grid units, rounded; none for anything that is
+/// not an object, so an odd layout never keeps a dashboard from loading.
+fn grid_pos<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<GridPos>, D::Error> {
+    let value = Value::deserialize(d)?;
+    let Value::Object(o) = value else {
+        return Ok(None);
+    };
+    let unit = |k: &str| {
+        o.get(k)
+            .and_then(Value::as_f64)
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map_or(0, |v| v.round().min(f64::from(u16::MAX)) as u32)
+    };
+    Ok(Some(GridPos {
+        x: unit("x"),
+        y: unit("y"),
+        w: unit("w"),
+        h: unit("h"),
+    }))
 }
 
 /// A reference to a datasource; Grafana also accepts a bare name or uid string.
@@ -316,10 +356,28 @@ pub struct FieldDefaults {
     pub unit: Option<String>,
     /// Decimals to display.
     pub decimals: Option<f64>,
+    /// The plugin's own field settings; only `thresholdsStyle` is read.
+    pub custom: Option<Custom>,
+}
+
+/// `fieldConfig.defaults.custom`, as far as the rig reads it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Custom {
+    /// How a time series shows its thresholds.
+    pub thresholds_style: Option<ThresholdsStyle>,
+}
+
+/// `fieldConfig.defaults.custom.thresholdsStyle`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ThresholdsStyle {
+    /// `off`, `line`, `dashed`, `area`, `line+area` or `dashed+area`.
+    pub mode: String,
 }
 
 /// `fieldConfig.defaults.thresholds`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
     /// How step values are compared.
@@ -499,6 +557,38 @@ mod tests {
             [(2, "Open"), (3, "Open"), (5, "Shut"), (6, "Shut")],
             "rows themselves are not panels; children keep their row"
         );
+    }
+
+    #[test]
+    fn grid_positions_and_threshold_styles() {
+        let d = parse(
+            r#"{"panels": [
+              {"type": "timeseries", "gridPos": {"x": 8, "y": 6, "w": 8, "h": 7.6},
+               "fieldConfig": {"defaults": {"custom": {"thresholdsStyle": {"mode": "dashed"}, "lineWidth": 1}}}},
+              {"type": "stat", "gridPos": {"x": -1, "w": "wide"}},
+              {"type": "stat", "gridPos": null, "fieldConfig": {"defaults": {"custom": null}}}]}"#,
+        )
+        .unwrap();
+        let p = d.panels();
+        assert_eq!(
+            p[0].panel.grid_pos,
+            Some(GridPos {
+                x: 8,
+                y: 6,
+                w: 8,
+                h: 8
+            })
+        );
+        let style = p[0].panel.field_config.defaults.custom.as_ref();
+        assert_eq!(
+            style
+                .and_then(|c| c.thresholds_style.as_ref())
+                .map(|s| s.mode.as_str()),
+            Some("dashed")
+        );
+        assert_eq!(p[1].panel.grid_pos, Some(GridPos::default()));
+        assert_eq!(p[2].panel.grid_pos, None);
+        assert!(p[2].panel.field_config.defaults.custom.is_none());
     }
 
     #[test]

@@ -14,7 +14,10 @@ use super::expect::{Expectation, PanelRef};
 use super::legend::series_name;
 use super::plan::{Action, PanelPlan, QueryKind, Settings, plan};
 use super::reduce::Reducer;
-use super::report::{ExpectationReport, PanelReport, Report, SeriesValue, Status};
+use super::report::{
+    Display, ExpectationReport, LogLine, PanelReport, Report, SeriesData, SeriesValue, Status,
+    TargetData, Window,
+};
 use super::shown::{Named, display_reducer, scale, shows_thresholds};
 use super::threshold;
 use super::units::format_value;
@@ -41,12 +44,19 @@ pub fn evaluate(
     answers: &Answers,
     expectations: &[Expectation],
 ) -> Report {
-    judge(dashboard, &plan(dashboard, settings), answers, expectations)
+    judge(
+        dashboard,
+        settings,
+        &plan(dashboard, settings),
+        answers,
+        expectations,
+    )
 }
 
 /// Judges a dashboard, planned as `plans`, from its query answers.
 pub(super) fn judge(
     dashboard: &Dashboard,
+    settings: &Settings,
     plans: &[PanelPlan<'_>],
     answers: &Answers,
     expectations: &[Expectation],
@@ -97,6 +107,10 @@ pub(super) fn judge(
         title: dashboard.title.clone(),
         panels,
         expectations: results,
+        window: Some(Window {
+            from_ms: settings.from_ms,
+            to_ms: settings.to_ms,
+        }),
         ..Report::default()
     }
 }
@@ -113,6 +127,10 @@ fn judge_panel(p: &PanelPlan<'_>, answers: &Answers) -> (PanelReport, Vec<Named>
         series: Vec::new(),
         color: None,
         messages: Vec::new(),
+        grid_pos: panel.grid_pos,
+        display: display(panel),
+        targets: Vec::new(),
+        lines: Vec::new(),
     };
     let mut named = Vec::new();
     match &p.action {
@@ -129,19 +147,57 @@ fn judge_panel(p: &PanelPlan<'_>, answers: &Answers) -> (PanelReport, Vec<Named>
                     panel: p.index,
                     target: q.target,
                 };
+                let mut data = TargetData {
+                    ref_id: q.ref_id.clone(),
+                    ..TargetData::default()
+                };
                 match answers.get(&key) {
-                    None if matches!(q.kind, QueryKind::Loki { .. }) => loki_missing = true,
-                    None => report
-                        .messages
-                        .push(format!("target {}: not queried", q.ref_id)),
-                    Some(Err(e)) => report.messages.push(format!("target {}: {e}", q.ref_id)),
+                    None if matches!(q.kind, QueryKind::Loki { .. }) => {
+                        loki_missing = true;
+                        data.error = Some("not queried: no Loki given".to_owned());
+                    }
+                    None => {
+                        report
+                            .messages
+                            .push(format!("target {}: not queried", q.ref_id));
+                        data.error = Some("not queried".to_owned());
+                    }
+                    Some(Err(e)) => {
+                        report.messages.push(format!("target {}: {e}", q.ref_id));
+                        data.error = Some(e.to_string());
+                    }
                     Some(Ok(series)) if series.is_empty() => empty.push(q.ref_id.as_str()),
-                    Some(Ok(series)) => named.extend(series.iter().map(|s| Named {
-                        name: series_name(q.legend.as_deref(), &s.labels, &q.expr),
-                        values: s.points.iter().map(|(_, v)| *v).collect(),
-                    })),
+                    Some(Ok(series)) => {
+                        for s in series {
+                            let name = series_name(q.legend.as_deref(), &s.labels, &q.expr);
+                            named.push(Named {
+                                name: name.clone(),
+                                values: s.points.iter().map(|(_, v)| *v).collect(),
+                            });
+                            report.lines.extend(s.points.iter().zip(&s.lines).map(
+                                |((time, _), line)| LogLine {
+                                    time: *time,
+                                    labels: s.labels.clone(),
+                                    line: line.clone(),
+                                },
+                            ));
+                            data.series.push(SeriesData {
+                                name,
+                                labels: s.labels.clone(),
+                                points: s.points.clone(),
+                            });
+                        }
+                    }
                 }
+                report.targets.push(data);
             }
+            // Newest first, as Grafana's logs panel shows them by default; a line
+            // without a time last.
+            report.lines.sort_by(|a, b| {
+                b.time
+                    .partial_cmp(&a.time)
+                    .unwrap_or_else(|| a.time.is_nan().cmp(&b.time.is_nan()))
+            });
             let failed_queries = !report.messages.is_empty();
             // Every target must answer: a panel whose second query is blank is as
             // broken as a blank panel, though it shows something.
@@ -175,6 +231,23 @@ fn judge_panel(p: &PanelPlan<'_>, answers: &Answers) -> (PanelReport, Vec<Named>
         show_values(panel, &named, &mut report);
     }
     (report, named)
+}
+
+/// What drawing a panel's values needs, from its field config.
+fn display(panel: &Panel) -> Display {
+    let d = &panel.field_config.defaults;
+    Display {
+        unit: d.unit.clone(),
+        decimals: d.decimals,
+        min: d.min,
+        max: d.max,
+        thresholds: d.thresholds.clone(),
+        thresholds_style: d
+            .custom
+            .as_ref()
+            .and_then(|c| c.thresholds_style.as_ref())
+            .map(|s| s.mode.clone()),
+    }
 }
 
 fn show_values(panel: &Panel, named: &[Named], report: &mut PanelReport) {
@@ -266,6 +339,7 @@ pub(super) mod tests {
                 .enumerate()
                 .map(|(i, v)| (i as f64 * 15.0, *v))
                 .collect(),
+            lines: Vec::new(),
         }
     }
 
@@ -363,6 +437,93 @@ pub(super) mod tests {
         assert_eq!(logs.status, Status::Ok);
         assert_eq!(logs.values_line(8), "{app=\"bench\"}=3 lines");
         assert_eq!(r.summary().failed, 2);
+    }
+
+    /// Each panel keeps what its targets answered: series by display name with their
+    /// points, errors per target, log lines newest first.
+    #[test]
+    fn panels_keep_their_data() {
+        let d = dashboard::parse(BOARD).unwrap();
+        let mut a = healthy(&d);
+        let stream = |app: &str, lines: &[(f64, &str)]| Series {
+            labels: [("app".to_owned(), app.to_owned())].into(),
+            points: lines.iter().map(|(t, _)| (*t, 1.0)).collect(),
+            lines: lines.iter().map(|(_, l)| (*l).to_owned()).collect(),
+        };
+        a.extend(answers(
+            &d,
+            vec![
+                (
+                    51,
+                    "A",
+                    Ok(vec![
+                        stream("bench", &[(10.0, "b1"), (30.0, "b3")]),
+                        stream("run", &[(20.0, "r2")]),
+                    ]),
+                ),
+                (
+                    11,
+                    "B",
+                    Err(ApiError::Query {
+                        error_type: "bad_data".to_owned(),
+                        error: "parse error".to_owned(),
+                    }),
+                ),
+            ],
+        ));
+        let r = evaluate(&d, &settings(), &a, &[]);
+        assert_eq!(
+            r.window,
+            Some(Window {
+                from_ms: 1_700_000_000_000,
+                to_ms: 1_700_001_800_000
+            })
+        );
+        let by_id = |id| r.panels.iter().find(|p| p.id == Some(id)).unwrap();
+        let ts = by_id(11);
+        assert_eq!(ts.display.unit.as_deref(), Some("s"));
+        assert_eq!(ts.targets.len(), 2);
+        assert_eq!(ts.targets[0].ref_id, "A");
+        assert_eq!(ts.targets[0].series[0].name, "AWQ");
+        assert_eq!(ts.targets[0].series[0].points, [(0.0, 1.4), (15.0, 1.5)]);
+        assert_eq!(
+            ts.targets[1].error.as_deref(),
+            Some("bad_data: parse error")
+        );
+        assert!(ts.targets[1].series.is_empty());
+        let stat = by_id(1);
+        assert_eq!(
+            stat.display.thresholds.as_ref().map(|t| t.steps.len()),
+            Some(3)
+        );
+        assert_eq!(stat.targets[0].series[0].name, "Active models");
+        let table = by_id(52);
+        assert_eq!(table.targets[0].series[1].labels["team"], "lora");
+        let logs = by_id(51);
+        let lines: Vec<(f64, &str, &str)> = logs
+            .lines
+            .iter()
+            .map(|l| (l.time, l.labels["app"].as_str(), l.line.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (30.0, "bench", "b3"),
+                (20.0, "run", "r2"),
+                (10.0, "bench", "b1")
+            ]
+        );
+        assert_eq!(
+            logs.values_line(8),
+            "{app=\"bench\"}=2 lines {app=\"run\"}=1 lines"
+        );
+        assert!(by_id(60).targets.is_empty(), "a panel without queries");
+        let unasked = evaluate(&d, &settings(), &healthy(&d), &[]);
+        let logs = unasked.panels.iter().find(|p| p.id == Some(51)).unwrap();
+        assert_eq!(
+            logs.targets[0].error.as_deref(),
+            Some("not queried: no Loki given")
+        );
     }
 
     /// A panel is as broken when one of its targets answers nothing as when all do,

@@ -9,8 +9,8 @@
 //! same [`Series`] the Prometheus and Loki clients return: a number field per series
 //! (its labels from the field, or from the string columns of a table frame; null is
 //! NaN, a number may come as text, `+Inf`, `-Inf` and `NaN` come from the frame's
-//! `entities`), and for log frames one point per line, grouped by the line's labels,
-//! as the Loki client does.
+//! `entities`), and for log frames one point per line (and its text), grouped by the
+//! line's labels, as the Loki client does.
 //!
 //! It does not plan, interpolate or judge: [`plan`](mod@super::plan) and
 //! [`evaluate`](mod@super::evaluate) do.
@@ -526,19 +526,25 @@ fn frame_series(frame: &Frame, out: &mut Vec<Series>) -> Result<(), ApiError> {
     if let Some(line) = line {
         // Log lines: one point per line, a series per distinct label set.
         let labels = fields.iter().find(|f| f.name == "labels");
-        let mut streams: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut streams: BTreeMap<BTreeMap<String, String>, Series> = BTreeMap::new();
         for row in 0..line.values.len() {
             let key = labels
                 .and_then(|l| l.values.get(row))
                 .map(Cell::labels)
                 .unwrap_or_default();
-            streams.entry(key).or_default().push((at(row), 1.0));
+            let text = line
+                .values
+                .get(row)
+                .and_then(Cell::text)
+                .unwrap_or_default();
+            let stream = streams.entry(key.clone()).or_insert_with(|| Series {
+                labels: key,
+                ..Series::default()
+            });
+            stream.points.push((at(row), 1.0));
+            stream.lines.push(text.to_owned());
         }
-        out.extend(
-            streams
-                .into_iter()
-                .map(|(labels, points)| Series { labels, points }),
-        );
+        out.extend(streams.into_values());
         return Ok(());
     }
     let strings: Vec<&Field<'_>> = fields.iter().filter(|f| f.kind == "string").collect();
@@ -550,6 +556,7 @@ fn frame_series(frame: &Frame, out: &mut Vec<Series>) -> Result<(), ApiError> {
             out.push(Series {
                 labels: field.labels.clone(),
                 points,
+                lines: Vec::new(),
             });
         } else {
             // A table frame: each row is a series, labelled by the string columns.
@@ -563,6 +570,7 @@ fn frame_series(frame: &Frame, out: &mut Vec<Series>) -> Result<(), ApiError> {
                 out.push(Series {
                     labels,
                     points: vec![(at(row), field.number(row))],
+                    lines: Vec::new(),
                 });
             }
         }
@@ -828,7 +836,9 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].labels["component"], "bench");
         assert_eq!(s[0].points, [(3.0, 1.0), (2.0, 1.0)]);
+        assert_eq!(s[0].lines, ["a", "b"], "each line's text is kept");
         assert_eq!(s[1].labels["component"], "run");
+        assert_eq!(s[1].lines, ["c"]);
     }
 
     #[test]

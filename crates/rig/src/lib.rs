@@ -31,7 +31,8 @@
 //!   alerting rule's alerts from its expression's answers, as Prometheus's rule
 //!   manager has them (pure); [`alert_check`]: a scenario's alert expectations
 //!   against them (pure); [`run::alerts`] asks the expressions.
-//! - [`report`]: the outcome, as a table, JSON or JUnit XML.
+//! - [`report`]: the outcome, as a table, an HTML page, JSON or JUnit XML;
+//!   [`theme`]: Grafana's dark theme colours the page draws with.
 //! - [`urls`]: server URLs with their credentials split off, for requests and messages.
 
 pub mod alert_check;
@@ -56,6 +57,7 @@ pub mod report;
 pub mod rules;
 pub mod run;
 mod shown;
+pub mod theme;
 pub mod threshold;
 pub mod time;
 pub mod units;

@@ -1,8 +1,8 @@
 //! A blocking client for Loki's `/loki/api/v1/query_range`.
 //!
 //! Log queries come back as streams, each turned into a [`Series`] with one point
-//! (value 1) per line, so counting lines is the `count` reducer; metric queries come
-//! back as a matrix, like Prometheus's.
+//! (value 1) per line, so counting lines is the `count` reducer, and the lines' text
+//! beside them; metric queries come back as a matrix, like Prometheus's.
 
 use std::time::Duration;
 

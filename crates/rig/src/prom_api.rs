@@ -166,6 +166,7 @@ pub fn parse_response(body: &str) -> Result<Vec<Series>, ApiError> {
                 Ok(Series {
                     labels: s.metric,
                     points: s.values.into_iter().map(point).collect::<Result<_, _>>()?,
+                    lines: Vec::new(),
                 })
             })
             .collect(),
@@ -175,14 +176,17 @@ pub fn parse_response(body: &str) -> Result<Vec<Series>, ApiError> {
                 Ok(Series {
                     labels: s.metric,
                     points: vec![point(s.value)?],
+                    lines: Vec::new(),
                 })
             })
             .collect(),
         Data::Scalar(sample) => Ok(vec![Series {
             labels: BTreeMap::new(),
             points: vec![point(sample)?],
+            lines: Vec::new(),
         }]),
-        // A log stream counts as one point (a line) at each of its timestamps.
+        // A log stream counts as one point (a line) at each of its timestamps, and
+        // keeps each line's text.
         Data::Streams(result) => result
             .into_iter()
             .map(|s| {
@@ -197,6 +201,7 @@ pub fn parse_response(body: &str) -> Result<Vec<Series>, ApiError> {
                 Ok(Series {
                     labels: s.stream,
                     points,
+                    lines: s.values.into_iter().map(|(_, line)| line).collect(),
                 })
             })
             .collect(),
@@ -361,6 +366,7 @@ mod tests {
             s[0].points,
             [(1_700_000_000.0, 1.0), (1_700_000_001.0, 1.0)]
         );
+        assert_eq!(s[0].lines, ["bench start", "harness ok"]);
     }
 
     #[test]

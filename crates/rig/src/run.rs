@@ -54,7 +54,7 @@ pub fn verify(
     }
     let plans = plan(dashboard, settings);
     let answers = fetch(&plans, sources);
-    let mut report = judge(dashboard, &plans, &answers, expectations);
+    let mut report = judge(dashboard, settings, &plans, &answers, expectations);
     let names = sources.prometheus.clone().or_else(|| {
         let g = sources.grafana.as_ref()?;
         Some(g.prometheus_proxy(&settings.datasource_uid, NAMES_TIMEOUT))
@@ -335,7 +335,7 @@ mod tests {
         );
         assert!(r.panels.is_empty());
         assert_eq!(r.summary().failed, 1);
-        for format in [Format::Table, Format::Json, Format::Junit] {
+        for format in [Format::Table, Format::Json, Format::Junit, Format::Html] {
             let text = r.render(format);
             assert_eq!(text.matches("cannot query").count(), 1, "{text}");
             assert!(!text.contains("s3cr3t"), "{text}");

@@ -1,7 +1,8 @@
 //! `vllm-sim verify`: check every panel of a dashboard against a Prometheus (or
 //! through a Grafana), and a scenario's expectations on top; with `--rules`, evaluate
-//! the alerting rules over the window and check the scenario's alerts. The report goes to standard output whatever the
-//! outcome; the exit status says whether anything failed.
+//! the alerting rules over the window and check the scenario's alerts. The report goes
+//! to standard output whatever the outcome (and, with `--html FILE`, as a page to FILE
+//! too); the exit status says whether anything failed.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,6 +48,10 @@ pub struct VerifyArgs {
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Also write the report as one self-contained HTML page to FILE, whatever
+    /// `--format` prints (e.g. JUnit for CI and the page as an artifact).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The uid the dashboard's Prometheus targets must use.
     #[arg(long, value_name = "UID", default_value = "prometheus")]
     pub datasource_uid: String,
@@ -82,6 +87,8 @@ pub enum OutputFormat {
     Json,
     /// JUnit XML, for CI.
     Junit,
+    /// One self-contained HTML page drawing each panel, for people.
+    Html,
 }
 
 impl From<OutputFormat> for Format {
@@ -90,6 +97,7 @@ impl From<OutputFormat> for Format {
             OutputFormat::Table => Format::Table,
             OutputFormat::Json => Format::Json,
             OutputFormat::Junit => Format::Junit,
+            OutputFormat::Html => Format::Html,
         }
     }
 }
@@ -105,6 +113,8 @@ struct VerifyConfig {
     rules: Option<RuleSet>,
     rules_interval_ms: Option<u64>,
     format: Format,
+    /// The scenario as named on the command line.
+    scenario: Option<String>,
 }
 
 impl TryFrom<VerifyArgs> for VerifyConfig {
@@ -200,6 +210,7 @@ impl TryFrom<VerifyArgs> for VerifyConfig {
             rules,
             rules_interval_ms,
             format: args.format.into(),
+            scenario: args.scenario,
         })
     }
 }
@@ -245,6 +256,7 @@ pub fn verify_report(args: VerifyArgs) -> anyhow::Result<(vllm_sim_rig::Report, 
         &config.expectations,
         super::vllm_releases(),
     );
+    report.scenario.clone_from(&config.scenario);
     if report.unreachable.is_none() {
         report.alerts = match (&config.rules, &config.alerts) {
             (Some(rules), alerts) => Some(vllm_sim_rig::run::alerts(
@@ -273,8 +285,13 @@ pub fn verify_report(args: VerifyArgs) -> anyhow::Result<(vllm_sim_rig::Report, 
 }
 
 pub(super) fn execute(args: VerifyArgs) -> anyhow::Result<()> {
+    let html = args.html.clone();
     let (report, format) = verify_report(args)?;
     print!("{}", report.render(format));
+    if let Some(path) = html {
+        std::fs::write(&path, report.render(Format::Html))
+            .with_context(|| format!("cannot write the HTML report to {}", path.display()))?;
+    }
     let summary = report.summary();
     anyhow::ensure!(
         summary.failed == 0,
@@ -335,6 +352,7 @@ mod tests {
         );
         assert_eq!(c.settings.scrape_interval_ms, 5_000);
         assert_eq!(c.format, Format::Junit);
+        assert_eq!(c.scenario.as_deref(), Some("healthy"));
         assert!(!c.expectations.is_empty());
         assert!(c.sources.loki.is_some());
     }
@@ -390,6 +408,20 @@ mod tests {
         let both = parse(&["--prometheus=http://p:9090", "--grafana=http://g:3000"]);
         let c = VerifyConfig::try_from(both).unwrap();
         assert!(c.sources.prometheus.is_some() && c.sources.grafana.is_some());
+    }
+
+    #[test]
+    fn html_as_the_format_or_beside_it() {
+        let a = parse(&["--prometheus=x", "--format=html"]);
+        assert_eq!(Format::from(a.format), Format::Html);
+        let a = parse(&[
+            "--prometheus=x",
+            "--format=junit",
+            "--html",
+            "out/report.html",
+        ]);
+        assert_eq!(a.html, Some(PathBuf::from("out/report.html")));
+        assert_eq!(Format::from(a.format), Format::Junit);
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! The report as one JSON document: `dashboard`, `panels`, `expectations`, `alerts`
-//! (with `--rules`), `drift` and `summary`; times of alerts in Unix seconds. Null and non-finite values are `null`, with `text` saying which.
+//! The report as one JSON document: `dashboard`, `window`, `scenario`, `panels`,
+//! `expectations`, `alerts` (with `--rules`), `drift` and `summary`; times in Unix
+//! seconds. Each panel carries the data behind its verdict: its grid place and
+//! display settings, each target's series (`targets`: name, labels and
+//! `[time, value]` points) and, for logs, its `lines`. Null and non-finite values are
+//! `null`, with `text` saying which where there is one.
 
 use serde_json::{Value, json};
 
-use super::{AlertsReport, Outcome, Report, Status};
+use super::{AlertsReport, Display, LogLine, Outcome, Report, Status, TargetData};
 
 /// The JSON text, pretty-printed.
 pub fn render(report: &Report) -> String {
@@ -38,6 +42,10 @@ pub fn document(report: &Report) -> Value {
                 })).collect::<Vec<_>>(),
                 "color": p.color,
                 "messages": p.messages,
+                "grid_pos": p.grid_pos.map(|g| json!({"x": g.x, "y": g.y, "w": g.w, "h": g.h})),
+                "display": display(&p.display),
+                "targets": p.targets.iter().map(target).collect::<Vec<_>>(),
+                "lines": p.lines.iter().map(line).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -82,8 +90,11 @@ pub fn document(report: &Report) -> Value {
         .collect();
     let alerts = report.alerts.as_ref().map(alerts);
     let s = report.summary();
+    let secs = |ms: i64| ms as f64 / 1000.0;
     json!({
         "dashboard": {"uid": report.dashboard, "title": report.title},
+        "window": report.window.map(|w| json!({"from": secs(w.from_ms), "to": secs(w.to_ms)})),
+        "scenario": report.scenario,
         "panels": panels,
         "expectations": expectations,
         "alerts": alerts,
@@ -130,6 +141,39 @@ fn alerts(a: &AlertsReport) -> Value {
         })).collect::<Vec<_>>(),
         "errors": a.errors,
     })
+}
+
+fn display(d: &Display) -> Value {
+    json!({
+        "unit": d.unit,
+        "decimals": d.decimals,
+        "min": d.min,
+        "max": d.max,
+        "thresholds": d.thresholds.as_ref().map(|t| json!({
+            "mode": match t.mode {
+                crate::dashboard::ThresholdMode::Absolute => "absolute",
+                crate::dashboard::ThresholdMode::Percentage => "percentage",
+            },
+            "steps": t.steps.iter().map(|s| json!({"color": s.color, "value": s.value})).collect::<Vec<_>>(),
+        })),
+        "thresholds_style": d.thresholds_style,
+    })
+}
+
+fn target(t: &TargetData) -> Value {
+    json!({
+        "ref_id": t.ref_id,
+        "error": t.error,
+        "series": t.series.iter().map(|s| json!({
+            "name": s.name,
+            "labels": s.labels,
+            "points": s.points.iter().map(|(t, v)| json!([t, finite(Some(*v))])).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn line(l: &LogLine) -> Value {
+    json!({"time": finite(Some(l.time)), "labels": l.labels, "line": l.line})
 }
 
 fn finite(v: Option<f64>) -> Option<f64> {
@@ -186,5 +230,54 @@ mod tests {
             v["summary"],
             json!({"ok": 2, "failed": 4, "skipped": 1, "total": 7})
         );
+    }
+
+    /// Each panel carries what its verdict was made from, beside every field it had.
+    #[test]
+    fn panels_carry_their_series_and_lines() {
+        let v = document(&sample::report());
+        assert_eq!(
+            v["window"],
+            json!({"from": 1_700_000_000.0, "to": 1_700_001_800.0})
+        );
+        assert_eq!(v["scenario"], "healthy");
+        let ts = &v["panels"][1];
+        assert_eq!(
+            ts["targets"][0],
+            json!({"ref_id": "A", "error": null, "series": [{
+                "name": "AWQ", "labels": {"model": "awq"},
+                "points": [[1_700_000_000.0, 1.5], [1_700_000_015.0, null]]}]})
+        );
+        assert_eq!(ts["targets"][1]["ref_id"], "B");
+        assert_eq!(ts["grid_pos"], json!({"x": 0, "y": 6, "w": 12, "h": 8}));
+        assert_eq!(
+            ts["display"],
+            json!({"unit": "s", "decimals": null, "min": null, "max": null,
+                   "thresholds": {"mode": "absolute", "steps": [
+                       {"color": "green", "value": null}, {"color": "red", "value": 2.0}]},
+                   "thresholds_style": "dashed"})
+        );
+        let logs = &v["panels"][2];
+        assert_eq!(
+            logs["lines"][0],
+            json!({"time": 1_700_000_010.0, "labels": {"app": "bench"}, "line": "<b>done</b> & \"ok\""})
+        );
+        assert_eq!(logs["targets"][0]["error"], "not queried: no Loki given");
+        assert_eq!(v["panels"][3]["grid_pos"], Value::Null);
+        let keys: Vec<&str> = ts.as_object().unwrap().keys().map(String::as_str).collect();
+        for old in [
+            "id",
+            "title",
+            "type",
+            "row",
+            "status",
+            "skip_reason",
+            "reducer",
+            "series",
+            "color",
+            "messages",
+        ] {
+            assert!(keys.contains(&old), "{old} kept: {keys:?}");
+        }
     }
 }

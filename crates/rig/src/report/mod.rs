@@ -1,18 +1,22 @@
-//! The outcome of a run, per panel and per expectation, and its renderings: a table
-//! for people ([`table`]), JSON ([`json`]) and JUnit XML ([`junit`]) for CI.
+//! The outcome of a run, per panel and per expectation, with the data behind each
+//! verdict, and its renderings: a table for people ([`table`]), a self-contained HTML
+//! page drawing each panel ([`html`]), JSON ([`json`]) and JUnit XML ([`junit`]) for CI.
 //!
 //! A panel fails when it has no data, an error (query, datasource, dashboard
 //! problem) or a failed expectation; every panel and every expectation is a check,
 //! and so is every alert expectation, and every alerting rule that could not be
 //! evaluated.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod table;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use super::DriftStatus;
+use super::dashboard::{GridPos, Thresholds};
 
 /// Everything a run found.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -36,6 +40,19 @@ pub struct Report {
     /// The alerting rules evaluated over the window (`verify --rules`), and the
     /// scenario's alert expectations.
     pub alerts: Option<AlertsReport>,
+    /// The dashboard range asked, when panels were asked.
+    pub window: Option<Window>,
+    /// The scenario whose expectations were checked, as the caller names it.
+    pub scenario: Option<String>,
+}
+
+/// A time range, Unix milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Its start.
+    pub from_ms: i64,
+    /// Its end.
+    pub to_ms: i64,
 }
 
 /// The alerting rules over the verify window.
@@ -138,6 +155,65 @@ pub struct PanelReport {
     pub color: Option<String>,
     /// Errors and dashboard problems.
     pub messages: Vec<String>,
+    /// Where the panel sits on the dashboard's grid, as the dashboard says.
+    pub grid_pos: Option<GridPos>,
+    /// What drawing its values needs: unit, decimals, scale, thresholds.
+    pub display: Display,
+    /// What each target it ran answered, in the panel's target order.
+    pub targets: Vec<TargetData>,
+    /// The log lines its targets answered (logs panels), newest first.
+    pub lines: Vec<LogLine>,
+}
+
+/// How a panel draws its values, from its `fieldConfig.defaults`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Display {
+    /// Grafana's unit id.
+    pub unit: Option<String>,
+    /// Decimals to display.
+    pub decimals: Option<f64>,
+    /// The scale's minimum, when set.
+    pub min: Option<f64>,
+    /// The scale's maximum, when set.
+    pub max: Option<f64>,
+    /// The threshold steps and mode.
+    pub thresholds: Option<Thresholds>,
+    /// How a time series shows its thresholds (`custom.thresholdsStyle.mode`:
+    /// `off`, `line`, `dashed`, `area`, …).
+    pub thresholds_style: Option<String>,
+}
+
+/// What one target of a panel answered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TargetData {
+    /// The target's `refId`.
+    pub ref_id: String,
+    /// Why it has no answer (a failed query, or not asked), if it has none.
+    pub error: Option<String>,
+    /// Its series, in answer order.
+    pub series: Vec<SeriesData>,
+}
+
+/// One answered series, as the panel names it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeriesData {
+    /// Its display name (legend).
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// `(Unix seconds, value)` in time order; NaN stands for a null.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One log line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogLine {
+    /// When, Unix seconds.
+    pub time: f64,
+    /// Its stream's labels.
+    pub labels: BTreeMap<String, String>,
+    /// The line.
+    pub line: String,
 }
 
 /// One series of a panel.
@@ -387,6 +463,8 @@ pub enum Format {
     Json,
     /// JUnit XML.
     Junit,
+    /// One self-contained HTML page.
+    Html,
 }
 
 impl Report {
@@ -396,6 +474,7 @@ impl Report {
             Format::Table => table::render(self),
             Format::Json => json::render(self),
             Format::Junit => junit::render(self),
+            Format::Html => html::render(self),
         }
     }
 }
@@ -404,6 +483,7 @@ impl Report {
 pub(crate) mod sample {
     //! A small report every renderer is tested on.
     use super::*;
+    use crate::dashboard::{Step, ThresholdMode};
 
     pub(crate) fn report() -> Report {
         Report {
@@ -425,6 +505,39 @@ pub(crate) mod sample {
                     }],
                     color: Some("green".to_owned()),
                     messages: vec![],
+                    grid_pos: Some(GridPos {
+                        x: 0,
+                        y: 1,
+                        w: 4,
+                        h: 4,
+                    }),
+                    display: Display {
+                        unit: Some("short".to_owned()),
+                        thresholds: Some(Thresholds {
+                            mode: ThresholdMode::Absolute,
+                            steps: vec![
+                                Step {
+                                    color: "red".to_owned(),
+                                    value: None,
+                                },
+                                Step {
+                                    color: "green".to_owned(),
+                                    value: Some(4.0),
+                                },
+                            ],
+                        }),
+                        ..Display::default()
+                    },
+                    targets: vec![TargetData {
+                        ref_id: "A".to_owned(),
+                        error: None,
+                        series: vec![SeriesData {
+                            name: "Active models".to_owned(),
+                            labels: BTreeMap::new(),
+                            points: vec![(1_700_000_000.0, 3.0), (1_700_000_015.0, 4.0)],
+                        }],
+                    }],
+                    lines: vec![],
                 },
                 PanelReport {
                     id: Some(11),
@@ -449,6 +562,51 @@ pub(crate) mod sample {
                     ],
                     color: None,
                     messages: vec![],
+                    grid_pos: Some(GridPos {
+                        x: 0,
+                        y: 6,
+                        w: 12,
+                        h: 8,
+                    }),
+                    display: Display {
+                        unit: Some("s".to_owned()),
+                        thresholds: Some(Thresholds {
+                            mode: ThresholdMode::Absolute,
+                            steps: vec![
+                                Step {
+                                    color: "green".to_owned(),
+                                    value: None,
+                                },
+                                Step {
+                                    color: "red".to_owned(),
+                                    value: Some(2.0),
+                                },
+                            ],
+                        }),
+                        thresholds_style: Some("dashed".to_owned()),
+                        ..Display::default()
+                    },
+                    targets: vec![
+                        TargetData {
+                            ref_id: "A".to_owned(),
+                            error: None,
+                            series: vec![SeriesData {
+                                name: "AWQ".to_owned(),
+                                labels: [("model".to_owned(), "awq".to_owned())].into(),
+                                points: vec![(1_700_000_000.0, 1.5), (1_700_000_015.0, f64::NAN)],
+                            }],
+                        },
+                        TargetData {
+                            ref_id: "B".to_owned(),
+                            error: None,
+                            series: vec![SeriesData {
+                                name: "FP16".to_owned(),
+                                labels: BTreeMap::new(),
+                                points: vec![(1_700_000_000.0, 2.5), (1_700_000_015.0, 2.0)],
+                            }],
+                        },
+                    ],
+                    lines: vec![],
                 },
                 PanelReport {
                     id: Some(51),
@@ -460,6 +618,30 @@ pub(crate) mod sample {
                     series: vec![],
                     color: None,
                     messages: vec![],
+                    grid_pos: Some(GridPos {
+                        x: 12,
+                        y: 6,
+                        w: 12,
+                        h: 8,
+                    }),
+                    display: Display::default(),
+                    targets: vec![TargetData {
+                        ref_id: "A".to_owned(),
+                        error: Some("not queried: no Loki given".to_owned()),
+                        series: vec![],
+                    }],
+                    lines: vec![
+                        LogLine {
+                            time: 1_700_000_010.0,
+                            labels: [("app".to_owned(), "bench".to_owned())].into(),
+                            line: "<b>done</b> & \"ok\"".to_owned(),
+                        },
+                        LogLine {
+                            time: 1_700_000_001.0,
+                            labels: [("app".to_owned(), "bench".to_owned())].into(),
+                            line: "start".to_owned(),
+                        },
+                    ],
                 },
                 PanelReport {
                     id: Some(52),
@@ -471,6 +653,14 @@ pub(crate) mod sample {
                     series: vec![],
                     color: None,
                     messages: vec!["target A: bad_data: parse error: unexpected \"<\"".to_owned()],
+                    grid_pos: None,
+                    display: Display::default(),
+                    targets: vec![TargetData {
+                        ref_id: "A".to_owned(),
+                        error: Some("bad_data: parse error: unexpected \"<\"".to_owned()),
+                        series: vec![],
+                    }],
+                    lines: vec![],
                 },
             ],
             drift: vec![super::super::Drift {
@@ -487,6 +677,11 @@ pub(crate) mod sample {
             drift_error: None,
             unreachable: None,
             alerts: None,
+            window: Some(Window {
+                from_ms: 1_700_000_000_000,
+                to_ms: 1_700_001_800_000,
+            }),
+            scenario: Some("healthy".to_owned()),
             expectations: vec![
                 ExpectationReport {
                     panel: Some(1),
