@@ -22,6 +22,13 @@
 // - "theme": {name} → {css}: createTheme().visualization.getColorByName(name), the
 //   dark theme's CSS for a colour name; {palette: i} → {name}: the i-th colour of
 //   visualization.palette; {path: "background.primary"} → {css}: theme.colors at path.
+// - "panel": {fieldConfig, calcs, series: [{name, points: [[seconds, value]]}]} →
+//   {values: [{value, text, color, hex}]}: what a stat, gauge or bar gauge panel shows,
+//   as its panel code computes it: the series as frames through applyFieldOverrides
+//   with the panel's fieldConfig, then getFieldDisplayValues with reduceOptions {calcs,
+//   values: false}; one value per series, `value` the reduced number, `text`
+//   formattedValueToString of its display, `hex` its display colour and `color` the
+//   name of the threshold step whose theme colour that is (null if none is).
 //
 // Exit status: 0 with answers, 2 when it cannot run (packages missing or not the pinned
 // versions: run `npm ci` here).
@@ -59,9 +66,10 @@ const theme = g.createTheme();
 
 // The field config options applyFieldOverrides copies from the panel's defaults. The
 // app registers its standard options (with their editors) at start-up; these are the
-// ones the checked values depend on, each taken as it is.
+// ones the checked values depend on, each taken as it is (a panel's other field
+// options change nothing a stat shows).
 const registry = new g.FieldConfigOptionsRegistry();
-for (const id of ['min', 'max', 'unit', 'decimals', 'thresholds']) {
+for (const id of ['min', 'max', 'unit', 'decimals', 'thresholds', 'color', 'mappings', 'noValue']) {
   registry.register({ id, path: id, name: id, process: (v) => v, shouldApply: () => true });
 }
 
@@ -124,7 +132,39 @@ function themeColor({ name, palette, path }) {
   return { css: path.split('.').reduce((o, k) => (o == null ? o : o[k]), theme.colors) ?? null };
 }
 
-const kinds = { reduce, active, color, display, theme: themeColor };
+function panel({ fieldConfig, calcs, series }) {
+  const data = series.map(({ name, points }) =>
+    g.toDataFrame({
+      name,
+      fields: [
+        { name: 'Time', type: g.FieldType.time, values: points.map(([t]) => t * 1000) },
+        { name, type: g.FieldType.number, values: points.map(([, v]) => decode(v)) },
+      ],
+    })
+  );
+  const config = { defaults: fieldConfig.defaults ?? {}, overrides: fieldConfig.overrides ?? [] };
+  const replaceVariables = (s) => s;
+  const frames = g.applyFieldOverrides({ data, fieldConfig: config, theme, replaceVariables, fieldConfigRegistry: registry });
+  const shown = g.getFieldDisplayValues({
+    fieldConfig: config,
+    reduceOptions: { calcs, values: false },
+    replaceVariables,
+    theme,
+    data: frames,
+    timeZone: 'utc',
+  });
+  const names = (config.defaults.thresholds?.steps ?? []).map((s) => s.color);
+  return {
+    values: shown.map(({ display }) => ({
+      value: encode(display.numeric),
+      text: g.formattedValueToString(display),
+      hex: display.color ?? null,
+      color: names.find((n) => theme.visualization.getColorByName(n) === display.color) ?? null,
+    })),
+  };
+}
+
+const kinds = { reduce, active, color, display, theme: themeColor, panel };
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const answer = kinds[input.kind];
 if (!answer) {

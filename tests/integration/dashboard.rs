@@ -1,13 +1,15 @@
 //! The Team Benchmark KPIs dashboard, proved offline: Grafana's dashboard model, the spec's
-//! structure, Prometheus's own PromQL parser, and data from a real Prometheus scraping
-//! the simulator. Each rule is a function returning problems, and a broken copy of the
+//! structure, Prometheus's own PromQL parser, Grafana's own LogQL parser
+//! (`@grafana/lezer-logql`), and data from a real Prometheus scraping the simulator. Each rule is a function returning problems, and a broken copy of the
 //! dashboard shows that each can fail.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 use vllm_sim::scenario::builtin;
-use vllm_sim_tests::{Prometheus, Sim, promtool, repo_root, require, schema, tool_available};
+use vllm_sim_tests::{
+    Prometheus, Sim, grafana_data, promtool, repo_root, require, schema, tool_available,
+};
 
 const DASHBOARD: &str = "dashboard/llm-platform-overview.json";
 
@@ -448,31 +450,69 @@ fn every_promql_expression_parses_with_prometheus_parser() {
     );
 }
 
-/// A LogQL log query: a stream selector, then line filters.
-fn is_logql(expr: &str) -> bool {
-    let string = r#""(?:[^"\\]|\\.)*""#;
-    let matcher = format!(r#"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?:=|!=|=~|!~)\s*{string}\s*"#);
-    let pattern =
-        format!(r#"^\{{{matcher}(?:,{matcher})*\}}(?:\s*(?:\|=|!=|\|~|!~)\s*{string})*\s*$"#);
-    regex_lite::Regex::new(&pattern).unwrap().is_match(expr)
-}
+/// The LogQL expressions that the parser must reject, and where its first error node
+/// must start (in characters).
+const BROKEN_LOGQL: &[(&str, usize)] = &[
+    // The selector's closing brace is missing.
+    (r#"{namespace="platform" |~ "bench""#, 22),
+    // No braces around the matcher.
+    (r#"namespace="platform""#, 0),
+    // A line filter's pattern must be a string.
+    (r#"{namespace="platform"} |~ bench"#, 26),
+    // A matcher's value must be a string.
+    (r#"{namespace=platform}"#, 11),
+    // A pipe with no stage after it.
+    (r#"{namespace="platform"} |= "a" |"#, 31),
+];
 
 #[test]
-fn every_logql_expression_matches_the_grammar() {
+fn every_logql_expression_parses_with_grafana_parser() {
     let d = dashboard();
-    let logql: Vec<_> = panels(&d)
+    let logql: Vec<(u64, String)> = panels(&d)
         .iter()
-        .flat_map(|(p, _)| targets(p))
-        .filter(|t| t["datasource"]["type"] == "loki")
-        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .flat_map(|(p, _)| targets(p).map(move |t| (*p, t)))
+        .filter(|(_, t)| t["datasource"]["type"] == "loki")
+        .map(|(p, t)| {
+            (
+                p["id"].as_u64().unwrap(),
+                t["expr"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
+    let exprs: Vec<&str> = logql
+        .iter()
+        .map(|(_, e)| e.as_str())
+        .chain(BROKEN_LOGQL.iter().map(|(e, _)| *e))
+        .collect();
+    let Some(errors) = grafana_data::logql_errors(&exprs) else {
+        return;
+    };
+    let (shipped, broken) = errors.split_at(logql.len());
+    let problems: Vec<String> = logql
+        .iter()
+        .zip(shipped)
+        .flat_map(|((id, expr), errors)| {
+            errors
+                .iter()
+                .map(move |e| format!("panel {id}: {expr}\n  {e}"))
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(
         logql,
-        [r#"{namespace="platform"} |~ "bench|benchmark|harness""#]
+        [(
+            51,
+            r#"{namespace="platform"} |~ "bench|benchmark|harness""#.to_owned()
+        )]
     );
-    assert!(logql.iter().all(|e| is_logql(e)));
-    assert!(!is_logql(r#"{namespace="platform" |~ "bench""#));
-    assert!(!is_logql(r#"namespace="platform""#));
+    // And the parser does report broken expressions, where they break.
+    for ((expr, at), errors) in BROKEN_LOGQL.iter().zip(broken) {
+        assert_eq!(
+            errors.first().map(|e| e.at),
+            Some(*at),
+            "{expr}: expected a syntax error at character {at}, got {errors:?}"
+        );
+    }
 }
 
 #[test]

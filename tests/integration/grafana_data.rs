@@ -10,56 +10,20 @@
 //! difference fails, printing the case, the rig's answer and Grafana's. Nulls are JSON nulls for Grafana and NaN for the rig, which has no
 //! other NaN: Prometheus' NaN samples are nulls to it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use vllm_sim::rig::dashboard::{Step, ThresholdMode, Thresholds};
 use vllm_sim::rig::reduce::Reducer;
 use vllm_sim::rig::threshold::{FALLBACK_COLOR, Scale, active_step, color};
 use vllm_sim::rig::units::format_value;
-use vllm_sim_tests::{repo_root, skip};
+use vllm_sim_tests::grafana_data;
 
-/// Grafana's answers to `cases` of `kind`, or `None` after a SKIP line when Node.js or
-/// the pinned packages are missing.
+/// Grafana's answers to `cases` of `kind` (`tests/grafana-data/answer.mjs`), or `None`
+/// after a SKIP line when Node.js or the pinned packages are missing.
 fn grafana(kind: &str, cases: &[Value]) -> Option<Vec<Value>> {
-    let dir = repo_root().join("tests/grafana-data");
-    let setup = format!(
-        "install Node.js and npm (apt-get install nodejs npm), then run `npm ci` in {}",
-        dir.display()
-    );
-    let child = Command::new("node")
-        .arg(dir.join("answer.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("`node` is not installed ({e}): {setup}"));
-            return None;
-        }
+    let answers = grafana_data::ask("answer.mjs", &json!({ "kind": kind, "cases": cases }))?;
+    let Value::Array(answers) = answers else {
+        panic!("answer.mjs answered {answers}, not one answer per case");
     };
-    let input = json!({ "kind": kind, "cases": cases }).to_string();
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write the cases");
-    let out = child.wait_with_output().expect("run answer.mjs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => {}
-        Some(2) => {
-            skip(&format!("the @grafana/data harness {}", stderr.trim()));
-            return None;
-        }
-        _ => panic!("answer.mjs failed ({}):\n{stderr}", out.status),
-    }
-    let answers: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("answer.mjs printed no JSON ({e}):\n{stderr}"));
     assert_eq!(answers.len(), cases.len(), "one answer per case");
     Some(answers)
 }

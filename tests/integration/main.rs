@@ -13,6 +13,10 @@
 //! - `dashboard`: the Grafana dashboard, its provisioning and the compose stack;
 //! - `grafana_data`: the rig's reducers, thresholds and value texts against npm's
 //!   `@grafana/data` (needs Node.js and `npm ci` in tests/grafana-data);
+//! - `interpolation`: the rig's template variable interpolation against
+//!   `@grafana/scenes` and `@grafana/prometheus` (the same);
+//! - `json_report`: `verify --format json`'s stat values, texts and colours for two
+//!   backfilled scenarios against `@grafana/data` (the same, and Prometheus);
 //! - `docker` (with `--features docker`): Prometheus from its image, and the compose
 //!   stack verified through Grafana;
 //! - `k8s`: the Kubernetes manifests, as kustomize renders them;
@@ -37,6 +41,8 @@ mod gateway;
 mod grafana_data;
 mod history;
 mod html_report;
+mod interpolation;
+mod json_report;
 mod k8s;
 mod migrate;
 mod openai;

@@ -21,6 +21,7 @@ use vllm_sim::lab::{BackfillPlan, Lab};
 use vllm_sim::scenario::{POD_JOB, Scenario};
 use vllm_sim::serve::Listeners;
 
+pub mod grafana_data;
 pub mod schema;
 
 /// Returns early from a test, saying why, when a tool is missing.

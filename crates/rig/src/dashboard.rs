@@ -58,13 +58,17 @@ pub struct Variable {
     pub multi: bool,
     /// An "All" option exists; values are then regex-escaped.
     pub include_all: bool,
-    /// What "All" (`$__all`) stands for; `.*` when unset.
+    /// What "All" (`$__all`) stands for; when unset (or empty), every option's value,
+    /// `.*` when there are none.
     pub all_value: Option<String>,
     /// For a datasource variable, the plugin type it lists (e.g. `prometheus`); for a
     /// constant, its value.
     pub query: Value,
     /// The selected value(s).
     pub current: Option<Current>,
+    /// The options saved with the dashboard: what "All" stands for when `all_value` is
+    /// unset (Grafana uses every option's value).
+    pub options: Vec<VariableOption>,
 }
 
 /// A variable's selection.
@@ -73,6 +77,57 @@ pub struct Variable {
 pub struct Current {
     /// A string, or an array of strings for multi-value variables.
     pub value: Value,
+    /// What the selection shows: a string, or an array of strings (`${var:text}`).
+    pub text: Value,
+}
+
+/// One of a variable's options.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct VariableOption {
+    /// What the option shows.
+    pub text: Value,
+    /// Its value.
+    pub value: Value,
+}
+
+/// A variable's selection, or its text, as Grafana holds it: one string, or a list
+/// (a multi-value variable's, even of one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// A single value.
+    One(String),
+    /// A list of values.
+    Many(Vec<String>),
+}
+
+impl Selection {
+    fn of(v: &Value) -> Option<Selection> {
+        match v {
+            Value::Null => None,
+            Value::Array(a) => Some(Selection::Many(a.iter().map(scalar).collect())),
+            v => Some(Selection::One(scalar(v))),
+        }
+    }
+
+    /// Every value, in order.
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            Selection::One(v) => vec![v.clone()],
+            Selection::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A JSON scalar as JavaScript's `String(v)` writes it.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".to_owned(),
+        Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(","),
+        Value::Object(_) => "[object Object]".to_owned(),
+        v => v.to_string(),
+    }
 }
 
 impl Variable {
@@ -85,7 +140,45 @@ impl Variable {
             _ => Vec::new(),
         }
     }
+
+    /// The selection as Grafana holds it: the current value (a constant's is its
+    /// query), an empty string or list when nothing is selected.
+    pub fn selection(&self) -> Selection {
+        let current = self.current.as_ref().and_then(|c| Selection::of(&c.value));
+        match current {
+            Some(s) => s,
+            None if self.kind == "constant" => {
+                Selection::of(&self.query).unwrap_or(Selection::One(String::new()))
+            }
+            None if self.multi => Selection::Many(Vec::new()),
+            None => Selection::One(String::new()),
+        }
+    }
+
+    /// The selection's text, the value where the dashboard saved none.
+    pub fn text(&self) -> Selection {
+        self.current
+            .as_ref()
+            .and_then(|c| Selection::of(&c.text))
+            .unwrap_or_else(|| self.selection())
+    }
+
+    /// Whether "All" is selected: the value `$__all`, or a list starting with it.
+    pub fn is_all(&self) -> bool {
+        match self.selection() {
+            Selection::One(v) => v == ALL,
+            Selection::Many(v) => v.first().is_some_and(|v| v == ALL),
+        }
+    }
+
+    /// Every option's value, in order.
+    pub fn option_values(&self) -> Vec<String> {
+        self.options.iter().map(|o| scalar(&o.value)).collect()
+    }
 }
+
+/// The value Grafana stores for the "All" option.
+pub const ALL: &str = "$__all";
 
 fn strings(v: &Value) -> Vec<String> {
     match v {

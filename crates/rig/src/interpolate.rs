@@ -4,14 +4,17 @@
 //! Grafana's own macros (`$__rate_interval`, `$__interval`, `$__range`, their `_ms`
 //! and `_s` forms and `${…}` spellings) go first, longest names first; then
 //! `$__from`/`$__to`; then dashboard variables (`$name`, `${name}`, `${name:fmt}`,
-//! `[[name]]`), a datasource variable standing for the Prometheus datasource's uid.
+//! `[[name]]`, found as Grafana's VARIABLE_REGEX finds them), a datasource variable
+//! standing for the Prometheus datasource's uid, each value written by
+//! [`variable_format`](super::variable_format).
 //! Any `$__` left afterwards is an error: Prometheus would reject the query or, worse,
 //! read it differently from Grafana.
 
 use std::fmt;
 
-use super::dashboard::Dashboard;
+use super::dashboard::{Dashboard, Selection};
 use super::interval::{Intervals, format_interval, go_duration};
+use super::variable_format::{self, Var};
 
 /// What a query's text is interpolated with.
 #[derive(Clone, Copy, Debug)]
@@ -68,27 +71,43 @@ pub fn macros(expr: &str, i: &Intervals) -> String {
 }
 
 /// Replaces `$__from`, `$__to` and dashboard variables; unknown names stay as written
-/// (PromQL's `label_replace` uses `$1`).
+/// (PromQL's `label_replace` uses `$1`), and so do references whose format the rig does
+/// not port ([`variable_format::format`]).
 pub fn variables(expr: &str, scope: &Scope<'_>) -> String {
+    replace(expr, scope, Default::Prometheus, 0)
+}
+
+/// How a reference that names no format is written.
+#[derive(Clone, Copy)]
+enum Default {
+    /// As the Prometheus datasource writes it: a query's.
+    Prometheus,
+    /// `glob`: within a custom "All" value, which Grafana interpolates again without
+    /// the datasource's format.
+    Glob,
+}
+
+/// How deep custom "All" values that name variables are followed (Grafana follows them
+/// until its stack runs out).
+const MAX_DEPTH: usize = 8;
+
+fn replace(expr: &str, scope: &Scope<'_>, default: Default, depth: usize) -> String {
     let mut out = String::with_capacity(expr.len());
     let mut rest = expr;
     while let Some(pos) = rest.find(['$', '[']) {
         out.push_str(&rest[..pos]);
         rest = &rest[pos..];
-        let (len, name, format) = match reference(rest) {
-            Some(r) => r,
-            None => {
-                let ch = rest.chars().next().unwrap_or('$');
-                out.push(ch);
-                rest = &rest[ch.len_utf8()..];
-                continue;
-            }
+        let Some(r) = reference(rest) else {
+            let ch = rest.chars().next().unwrap_or('$');
+            out.push(ch);
+            rest = &rest[ch.len_utf8()..];
+            continue;
         };
-        match value(name, format, scope) {
+        match value(&r, scope, default, depth) {
             Some(v) => out.push_str(&v),
-            None => out.push_str(&rest[..len]),
+            None => out.push_str(&rest[..r.len]),
         }
-        rest = &rest[len..];
+        rest = &rest[r.len..];
     }
     out.push_str(rest);
     out
@@ -127,78 +146,161 @@ fn word_len(s: &str) -> usize {
         .unwrap_or(s.len())
 }
 
-/// A variable reference at the start of `s`: its length, name and format.
-fn reference(s: &str) -> Option<(usize, &str, Option<&str>)> {
+/// A variable reference, as Grafana's VARIABLE_REGEX finds it: `$name`,
+/// `[[name]]`, `[[name:format]]`, `${name}`, `${name.path}`, `${name:format}`.
+struct Reference<'a> {
+    /// Its length in the text.
+    len: usize,
+    name: &'a str,
+    format: Option<&'a str>,
+}
+
+/// The reference at the start of `s`, if one is.
+fn reference(s: &str) -> Option<Reference<'_>> {
     if let Some(inner) = s.strip_prefix("${") {
-        let end = inner.find('}')?;
-        let body = &inner[..end];
-        let (name, format) = match body.split_once(':') {
-            Some((n, f)) => (n, Some(f)),
-            None => (body, None),
-        };
-        let name = name.split('.').next().unwrap_or(name);
-        (!name.is_empty() && word_len(name) == name.len()).then_some((end + 3, name, format))
+        let name = &inner[..word_len(inner)];
+        if name.is_empty() {
+            return None;
+        }
+        let mut at = name.len() + field_path_len(&inner[name.len()..]);
+        let mut format = None;
+        if let Some(f) = inner[at..].strip_prefix(':') {
+            let len = f.find('}').unwrap_or(f.len());
+            if len == 0 {
+                return None;
+            }
+            format = Some(&f[..len]);
+            at += 1 + len;
+        }
+        inner[at..].starts_with('}').then_some(Reference {
+            len: 2 + at + 1,
+            name,
+            format,
+        })
     } else if let Some(inner) = s.strip_prefix("[[") {
-        let end = inner.find("]]")?;
-        let body = &inner[..end];
-        let (name, format) = match body.split_once(':') {
-            Some((n, f)) => (n, Some(f)),
-            None => (body, None),
+        let name = &inner[..word_len(inner)];
+        let after = &inner[name.len()..];
+        let (format, tail) = match after.strip_prefix(':') {
+            Some(f) => {
+                let len = word_len(f);
+                if len == 0 {
+                    return None;
+                }
+                (Some(&f[..len]), &f[len..])
+            }
+            None => (None, after),
         };
-        (!name.is_empty() && word_len(name) == name.len()).then_some((end + 4, name, format))
+        (!name.is_empty() && tail.starts_with("]]")).then(|| Reference {
+            len: s.len() - tail.len() + 2,
+            name,
+            format,
+        })
     } else if let Some(inner) = s.strip_prefix('$') {
         let len = word_len(inner);
-        (len > 0).then_some((len + 1, &inner[..len], None))
+        (len > 0).then(|| Reference {
+            len: len + 1,
+            name: &inner[..len],
+            format: None,
+        })
     } else {
         None
     }
 }
 
-fn value(name: &str, format: Option<&str>, scope: &Scope<'_>) -> Option<String> {
-    let seconds = format == Some("date:seconds");
-    match name {
+/// The length of a `${name…}` reference's field path: `.key`, `["key"]`, `['key']`
+/// or `[key]`, repeated.
+fn field_path_len(s: &str) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = &s[at..];
+        let len = if let Some(key) = rest.strip_prefix('.') {
+            Some(
+                key.find([':', '^', '{', '}', '[', ']'])
+                    .unwrap_or(key.len()),
+            )
+            .filter(|&n| n > 0)
+            .map(|n| n + 1)
+        } else if let Some(key) = rest.strip_prefix("[\"") {
+            key.find('"')
+                .filter(|&n| key[n + 1..].starts_with(']'))
+                .map(|n| n + 4)
+        } else if let Some(key) = rest.strip_prefix("['") {
+            key.find('\'')
+                .filter(|&n| key[n + 1..].starts_with(']'))
+                .map(|n| n + 4)
+        } else if let Some(key) = rest.strip_prefix('[') {
+            key.find([']', '"', '\''])
+                .filter(|&n| key[n..].starts_with(']'))
+                .map(|n| n + 2)
+        } else {
+            None
+        };
+        match len {
+            Some(n) => at += n,
+            None => return at,
+        }
+    }
+}
+
+fn value(r: &Reference<'_>, scope: &Scope<'_>, default: Default, depth: usize) -> Option<String> {
+    let seconds = r.format == Some("date:seconds");
+    match r.name {
         "__from" if seconds => return Some((scope.from_ms / 1000).to_string()),
         "__to" if seconds => return Some((scope.to_ms / 1000).to_string()),
         "__from" => return Some(scope.from_ms.to_string()),
         "__to" => return Some(scope.to_ms.to_string()),
         _ => {}
     }
-    let var = scope.dashboard.variable(name)?;
+    let var = scope.dashboard.variable(r.name)?;
     if var.kind == "datasource" {
         return Some(scope.datasource_uid.to_owned());
     }
-    let values = var.values();
-    let all = values.iter().any(|v| v == "$__all");
-    if all {
-        return Some(var.all_value.clone().unwrap_or_else(|| ".*".to_owned()));
-    }
-    if !var.multi && !var.include_all {
-        // Prometheus's regular escape: backslashes and single quotes.
-        let v = values.first()?;
-        return Some(v.replace('\\', "\\\\").replace('\'', "\\\\'"));
-    }
-    let escaped: Vec<String> = values.iter().map(|v| regex_escape(v)).collect();
-    match escaped.as_slice() {
-        [] => None,
-        [one] => Some(one.clone()),
-        many => Some(format!("({})", many.join("|"))),
-    }
-}
-
-/// The Prometheus datasource's escape for values used inside `=~"…"`.
-fn regex_escape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\\\\\"),
-            '$' | '^' | '*' | '{' | '}' | '[' | ']' | '\'' | '+' | '?' | '.' | '(' | ')' | '|' => {
-                out.push_str("\\\\");
-                out.push(c);
+    let all = var.is_all();
+    let text = if all {
+        Selection::One("All".to_owned())
+    } else {
+        var.text()
+    };
+    let v = Var {
+        name: &var.name,
+        multi: var.multi,
+        include_all: var.include_all,
+        text: &text,
+    };
+    // An empty custom all value is none (Grafana tests it for truth).
+    let custom_all = var.all_value.as_ref().filter(|v| !v.is_empty());
+    let value = match (all, custom_all) {
+        (true, Some(custom)) => {
+            // Written as it is (but for two formats), then interpolated again.
+            let custom = match r.format {
+                Some("text") => "All".to_owned(),
+                Some("percentencode") => {
+                    variable_format::format(&Selection::One(custom.clone()), "percentencode", &v)?
+                }
+                Some("queryparam") => return None,
+                _ => custom.clone(),
+            };
+            if depth >= MAX_DEPTH {
+                return Some(custom);
             }
-            _ => out.push(c),
+            return Some(replace(&custom, scope, Default::Glob, depth + 1));
         }
+        (true, None) => {
+            let options = var.option_values();
+            if options.is_empty() {
+                // The rig's own: a query variable's options come from its datasource,
+                // which the rig does not ask; `.*` matches every value they could hold.
+                return Some(".*".to_owned());
+            }
+            Selection::Many(options)
+        }
+        (false, _) => var.selection(),
+    };
+    match (r.format, default) {
+        (Some(format), _) => variable_format::format(&value, format, &v),
+        (None, Default::Prometheus) => Some(variable_format::prometheus(&value, &v)),
+        (None, Default::Glob) => variable_format::format(&value, "glob", &v),
     }
-    out
 }
 
 #[cfg(test)]
@@ -285,6 +387,32 @@ mod tests {
             variables("$__from ${__to:date:seconds}", &s),
             "1000000 4600"
         );
+    }
+
+    #[test]
+    fn all_formats_and_empty_selections() {
+        let d = dashboard::parse(
+            r#"{"templating": {"list": [
+              {"name": "a", "type": "custom", "includeAll": true, "current": {"value": "$__all"},
+               "options": [{"text": "x", "value": "x.1"}, {"text": "y", "value": "y"}]},
+              {"name": "b", "type": "custom", "includeAll": true, "allValue": "", "current": {"value": "$__all"},
+               "options": [{"text": "z", "value": "z"}]},
+              {"name": "c", "type": "custom", "includeAll": true, "allValue": "$a|q", "multi": true,
+               "current": {"value": ["$__all"]}},
+              {"name": "m", "type": "custom", "multi": true, "current": {"text": [], "value": []}}]}}"#,
+        )
+        .unwrap();
+        let s = scope(&d);
+        assert_eq!(
+            variables("$a ${a:pipe} ${a:text}", &s),
+            r"(x\\.1|y) x.1|y All"
+        );
+        assert_eq!(variables("$b", &s), "z");
+        // A custom all value is interpolated again, without the datasource's format.
+        assert_eq!(variables("$c ${c:text}", &s), "{x.1,y}|q All");
+        assert_eq!(variables("x=~\"$m\" ${m:csv}.", &s), "x=~\"()\" .");
+        // Not references: an empty format, a format `[[…]]` cannot hold.
+        assert_eq!(variables("${a:} [[a:b c]]", &s), "${a:} [[a:b c]]");
     }
 
     #[test]

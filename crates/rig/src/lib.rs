@@ -9,7 +9,8 @@
 //! # Layout
 //! - [`dashboard`]: the dashboard JSON, only the fields read, and the panel walk.
 //! - [`interval`] and [`interpolate`]: the step, `$__rate_interval` and friends,
-//!   dashboard variables, as Grafana computes and replaces them.
+//!   dashboard variables, as Grafana computes and replaces them; [`variable_format`]:
+//!   how a variable's value is written (`${var:regex}`, …, the Prometheus escaping).
 //! - [`mod@plan`]: each panel's datasource check and queries (pure).
 //! - [`answer`]: what every datasource answers ([`Series`], or an [`ApiError`]).
 //! - [`prom_api`], [`loki_api`]: blocking HTTP clients and their result parsing;
@@ -61,6 +62,7 @@ pub mod threshold;
 pub mod time;
 pub mod units;
 pub mod urls;
+pub mod variable_format;
 
 pub use answer::{ApiError, Series};
 pub use dashboard::{Dashboard, DashboardError};
