@@ -95,19 +95,17 @@ backfill() { # BINARY: "samples/s"
 }
 
 verify_prometheus() { # the Prometheus verify asks, on blocks of the new build's backfill
-  [ -f "$work/verify-prometheus" ] && return 0
   "$new" backfill healthy --duration 30m --end "$end" --out "$work/verify.om" 2>/dev/null
   promtool tsdb create-blocks-from openmetrics "$work/verify.om" "$work/verify-data" >/dev/null
   printf 'global:\n  scrape_interval: 15s\n' > "$work/verify-prometheus.yml"
   prometheus --config.file="$work/verify-prometheus.yml" --storage.tsdb.path="$work/verify-data" \
-    --storage.tsdb.retention.time=3650d --web.listen-address=127.0.0.1:21690 --log.level=error &
+    --storage.tsdb.retention.time=3650d --web.listen-address=127.0.0.1:21690 --log.level=error \
+    > /dev/null 2>&1 &
   pids+=("$!")
   wait_http http://127.0.0.1:21690/-/ready
-  touch "$work/verify-prometheus"
 }
 
 verify() { # BINARY: "seconds"
-  verify_prometheus
   local t0
   t0=$(now)
   "$1" verify --prometheus http://127.0.0.1:21690 --scenario healthy \
@@ -124,6 +122,9 @@ streams() { # BINARY: "VmRSS-KiB answered"
   echo "$(sed -n 's/.*server_VmRSS_KiB=\([0-9]*\).*/\1/p' <<< "$out") $(sed -n 's/.*http_200=\([0-9]*\).*/\1/p' <<< "$out")"
   stop "$pid"
 }
+
+# Started here, not inside a measure's $(...), which would wait for its output to close.
+[[ " ${measures[*]} " == *" verify "* ]] && verify_prometheus
 
 for measure in ${measures[*]}; do
   : > "$work/$measure"
