@@ -10,6 +10,8 @@
 //! lab's own pods and gateway, which then go on serving live from where the history
 //! ends.
 
+use std::io;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,7 +59,8 @@ impl BackfillPlan {
 }
 
 /// Scrapes every pod of `scenario` as Prometheus would, on simulated time, from time
-/// zero to `plan.duration` every `plan.interval`, and the gateway after the pods.
+/// zero to `plan.duration` every `plan.interval`, and the gateway after the pods; kept
+/// in memory.
 pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter {
     backfill_on(scenario, plan, threads())
 }
@@ -67,121 +70,142 @@ pub(super) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The scrapes simulated between two spills: a spilled backfill keeps this many
+/// scrapes' points in memory (an hour at Prometheus's usual 15 s), whatever its length.
+pub(super) const SPAN_SCRAPES: usize = 240;
+
 /// [`backfill`] on at most `threads` worker threads.
 fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> BackfillWriter {
     let mut pods: Vec<Pod> = (0..scenario.pods.len())
         .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
         .collect();
     let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
-    scrape(&mut pods, &GatewayMetrics::default(), plan, threads)
+    scrape(&mut pods, &GatewayMetrics::default(), plan, threads, None)
+        .expect("a backfill kept in memory writes no file")
 }
 
 /// Moves `pods` along `plan`'s scrapes, on at most `threads` worker threads, writing
 /// each pod's scrapes and then the gateway's, whose `gateway` metrics count the pods'
 /// scenario traffic as it happened. Each pod ends at the plan's end, its scenario
 /// traffic routed to `gateway` from then on.
+///
+/// The scrapes go in spans of [`SPAN_SCRAPES`]: every pod through the span (pods in
+/// parallel), then the gateway through it; with `spill`, every writer then spills the
+/// span's points to a temporary file in that directory, so memory holds one span.
 pub(super) fn scrape(
     pods: &mut [&mut Pod],
     gateway: &GatewayMetrics,
     plan: &BackfillPlan,
     threads: usize,
-) -> BackfillWriter {
+    spill: Option<&Path>,
+) -> io::Result<BackfillWriter> {
     let scrapes = plan.scrapes();
-    let count = pods.len();
-    let work: Vec<Mutex<Option<&mut Pod>>> = pods
-        .iter_mut()
-        .map(|p| Mutex::new(Some(&mut **p)))
-        .collect();
-    let histories: Mutex<Vec<Option<PodHistory>>> = Mutex::new((0..count).map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, count.max(1)) {
-            s.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(slot) = work.get(index) else {
-                        break;
-                    };
-                    let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some(pod) = taken {
-                        let history = pod_history(pod, plan, &scrapes);
-                        histories.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(history);
-                    }
-                }
-            });
-        }
-    });
-    drop(work);
-    for pod in pods.iter_mut() {
-        pod.route_through(gateway.clone());
-    }
-    let histories: Vec<PodHistory> = histories
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .flatten()
-        .collect();
-
+    let mut histories: Vec<PodHistory> =
+        pods.iter_mut().map(|p| PodHistory::new(p, plan)).collect();
     let mut registry = prometheus_client::registry::Registry::default();
     gateway.register(&mut registry);
     let instance = format!("{}:{}", plan.host, plan.gateway_port);
     let target = label_pairs(&[("instance", &instance), ("job", GATEWAY_JOB)]);
     let mut writer = BackfillWriter::new();
     let mut body = String::new();
-    for (k, &(_, millis)) in scrapes.iter().enumerate() {
-        for history in &histories {
-            if let Some(team) = &history.team {
-                for &(status, ms) in &history.journal[k] {
-                    gateway.observe(team, status, ms);
+    for span in scrapes.chunks(SPAN_SCRAPES) {
+        let work: Vec<Mutex<(&mut Pod, &mut PodHistory)>> = (pods.iter_mut())
+            .zip(histories.iter_mut())
+            .map(|(p, h)| Mutex::new((&mut **p, h)))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let failed: Mutex<Option<io::Error>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..threads.clamp(1, work.len().max(1)) {
+                s.spawn(|| {
+                    while let Some(slot) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+                        let (pod, history) = &mut *guard;
+                        history.scrape(pod, span);
+                        if let Some(dir) = spill
+                            && let Err(e) = history.writer.spill(dir)
+                        {
+                            *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        for (k, &(_, millis)) in span.iter().enumerate() {
+            for history in &histories {
+                if let Some(team) = &history.team {
+                    for &(status, ms) in &history.journal[k] {
+                        gateway.observe(team, status, ms);
+                    }
                 }
             }
+            body.clear();
+            if exposition::encode(&registry, Format::OpenMetrics, &mut body).is_ok() {
+                writer.add_up(&target, millis, true);
+                writer.add_scrape(&body, &target, millis);
+            }
         }
-        body.clear();
-        if exposition::encode(&registry, Format::OpenMetrics, &mut body).is_ok() {
-            writer.add_up(&target, millis, true);
-            writer.add_scrape(&body, &target, millis);
+        for history in &mut histories {
+            history.journal.clear();
+        }
+        if let Some(dir) = spill {
+            writer.spill(dir)?;
         }
     }
-    BackfillWriter::merge(histories.into_iter().map(|h| h.writer).chain([writer]))
+    for pod in pods.iter_mut() {
+        pod.route_through(gateway.clone());
+    }
+    Ok(BackfillWriter::merge(
+        histories.into_iter().map(|h| h.writer).chain([writer]),
+    ))
 }
 
-/// What a backfill keeps of one pod: its scrapes, and its gateway journal per scrape.
+/// What a backfill keeps of one pod: its scrapes, and its gateway journal per scrape
+/// of the current span.
 struct PodHistory {
     writer: BackfillWriter,
+    target: String,
     team: Option<String>,
     /// The (HTTP status, milliseconds) of each request routed since the previous scrape.
     journal: Vec<Vec<(u16, f64)>>,
+    body: String,
 }
 
-/// `pod` scraped at every one of `scrapes` (it is moved to each in turn), its scenario
-/// traffic counted in a journal meanwhile.
-fn pod_history(pod: &mut Pod, plan: &BackfillPlan, scrapes: &[(SimTime, i64)]) -> PodHistory {
-    pod.route(GatewayCounts::Journal(Vec::new()));
-    let spec = pod.spec();
-    let instance = format!("{}:{}", plan.host, spec.port);
-    let target = label_pairs(&[
-        ("app", &spec.app),
-        ("instance", &instance),
-        ("job", &plan.job),
-    ]);
-    let team = spec.team.clone();
-    let mut writer = BackfillWriter::new();
-    let mut journal = Vec::with_capacity(scrapes.len());
-    let mut body = String::new();
-    for &(t, millis) in scrapes {
-        pod.advance_to(t);
-        writer.add_up(&target, millis, pod.is_up());
-        if let Some(metrics) = pod.metrics() {
-            body.clear();
-            metrics.encode(Format::OpenMetrics, &mut body);
-            writer.add_scrape(&body, &target, millis);
+impl PodHistory {
+    /// Nothing yet of `pod`, whose scenario traffic is counted in a journal from now on.
+    fn new(pod: &mut Pod, plan: &BackfillPlan) -> PodHistory {
+        pod.route(GatewayCounts::Journal(Vec::new()));
+        let spec = pod.spec();
+        let instance = format!("{}:{}", plan.host, spec.port);
+        PodHistory {
+            writer: BackfillWriter::new(),
+            target: label_pairs(&[
+                ("app", &spec.app),
+                ("instance", &instance),
+                ("job", &plan.job),
+            ]),
+            team: spec.team.clone(),
+            journal: Vec::with_capacity(SPAN_SCRAPES),
+            body: String::new(),
         }
-        journal.push(pod.take_gateway_journal());
     }
-    PodHistory {
-        writer,
-        team,
-        journal,
+
+    /// `pod` scraped at every one of `scrapes` (it is moved to each in turn), its
+    /// scenario traffic counted in the journal meanwhile.
+    fn scrape(&mut self, pod: &mut Pod, scrapes: &[(SimTime, i64)]) {
+        for &(t, millis) in scrapes {
+            pod.advance_to(t);
+            self.writer.add_up(&self.target, millis, pod.is_up());
+            if let Some(metrics) = pod.metrics() {
+                self.body.clear();
+                metrics.encode(Format::OpenMetrics, &mut self.body);
+                self.writer.add_scrape(&self.body, &self.target, millis);
+            }
+            self.journal.push(pod.take_gateway_journal());
+        }
     }
 }
 
@@ -239,5 +263,36 @@ mod tests {
         assert!(text.contains(&format!(
             r#"lab_gateway_request_duration_ms_count{{team="baseline",{gateway}"#
         )));
+    }
+
+    /// Spilled span by span to temporary files, a backfill longer than a span is the
+    /// same document as one kept in memory.
+    #[test]
+    fn a_spilled_backfill_is_the_same_document() {
+        let plan = BackfillPlan {
+            start_unix_secs: 1_700_000_000.0,
+            duration: Duration::from_secs(2400),
+            interval: Duration::from_secs(5),
+            job: "vllm".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            gateway_port: 8000,
+        };
+        assert!(plan.scrapes().len() > 2 * SPAN_SCRAPES);
+        let scenario = Arc::new(builtin("spot-preemption").unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let render = |spill: Option<&Path>| {
+            let mut pods: Vec<Pod> = (0..scenario.pods.len())
+                .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
+                .collect();
+            let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
+            let writer = scrape(&mut pods, &GatewayMetrics::default(), &plan, 2, spill).unwrap();
+            let mut out = Vec::new();
+            let samples = writer.write(&mut out).unwrap();
+            (out, samples)
+        };
+        let (kept, samples) = render(None);
+        let (spilled, spilled_samples) = render(Some(dir.path()));
+        assert_eq!(samples, spilled_samples);
+        assert!(kept == spilled, "the same bytes spilled or not");
     }
 }

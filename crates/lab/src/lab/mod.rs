@@ -373,42 +373,51 @@ impl Lab {
     ///
     /// Refused unless the plan starts at the clock's epoch (its time zero), ends no
     /// later than the clock's present, and every pod still stands at time zero.
-    pub fn history(&self, plan: &BackfillPlan) -> Result<BackfillWriter, String> {
+    ///
+    /// With `spill`, the history's points go to temporary files in that directory as
+    /// it is simulated, a span of scrapes at a time (see [`BackfillWriter::spill`]),
+    /// so that memory holds a span, not the history.
+    pub fn history(&self, plan: &BackfillPlan, spill: Option<&Path>) -> io::Result<BackfillWriter> {
         let epoch = self.clock.epoch_unix_secs();
         if (plan.start_unix_secs - epoch).abs() > 0.001 {
-            return Err(format!(
+            return Err(io::Error::other(format!(
                 "a history starts at the lab's epoch ({epoch}), not at {}",
                 plan.start_unix_secs
-            ));
+            )));
         }
         if SimTime::from_duration(plan.duration) > self.clock.now() {
-            return Err(format!(
+            return Err(io::Error::other(format!(
                 "a history of {:?} ends after the lab's present ({})",
                 plan.duration,
                 self.clock.now()
-            ));
+            )));
         }
         let mut guards: Vec<MutexGuard<'_, Pod>> = (self.pods.iter())
             .map(|p| p.lock().unwrap_or_else(|e| e.into_inner()))
             .collect();
         if guards.iter().any(|p| p.now != SimTime::ZERO) {
-            return Err("a history is simulated before the lab serves".to_owned());
+            return Err(io::Error::other(
+                "a history is simulated before the lab serves",
+            ));
         }
         let mut pods: Vec<&mut Pod> = guards.iter_mut().map(|g| &mut **g).collect();
-        Ok(backfill::scrape(
-            &mut pods,
-            &self.gateway,
-            plan,
-            backfill::threads(),
-        ))
+        backfill::scrape(&mut pods, &self.gateway, plan, backfill::threads(), spill)
     }
 
     /// [`Lab::history`] written to `out` as timestamped OpenMetrics: first to
     /// [`partial_path`]`(out)`, renamed to `out` once whole, so that a reader waiting
     /// for `out` never sees half a file. Returns the number of samples.
+    ///
+    /// The history is spilled as it is simulated to unnamed temporary files beside
+    /// `out` (as much again on disk as `out` takes, until it is written), so a day of
+    /// history takes the memory of an hour.
     pub fn write_history(&self, plan: &BackfillPlan, out: &Path) -> io::Result<u64> {
-        let writer = self.history(plan).map_err(io::Error::other)?;
         let partial = partial_path(out);
+        let dir = match out.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let writer = self.history(plan, Some(dir))?;
         let mut file = BufWriter::with_capacity(1 << 20, File::create(&partial)?);
         let samples = writer.write(&mut file)?;
         file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
