@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::battery::{Battery, PastBattery};
 use super::{GATEWAY_JOB, GatewayCounts, Pod};
 use crate::scenario::Scenario;
 use vllm_sim_core::clock::SimTime;
@@ -80,8 +81,15 @@ fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> 
         .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
         .collect();
     let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
-    scrape(&mut pods, &GatewayMetrics::default(), plan, threads, None)
-        .expect("a backfill kept in memory writes no file")
+    scrape(
+        &mut pods,
+        &GatewayMetrics::default(),
+        plan,
+        threads,
+        None,
+        None,
+    )
+    .expect("a backfill kept in memory writes no file")
 }
 
 /// Moves `pods` along `plan`'s scrapes, on at most `threads` worker threads, writing
@@ -98,41 +106,79 @@ pub(super) fn scrape(
     plan: &BackfillPlan,
     threads: usize,
     spill: Option<&Path>,
+    battery: Option<&mut PastBattery<'_>>,
 ) -> io::Result<BackfillWriter> {
     let scrapes = plan.scrapes();
     let mut histories: Vec<PodHistory> =
         pods.iter_mut().map(|p| PodHistory::new(p, plan)).collect();
+    // The gateway's /metrics: the harness's families (with a battery), then its own.
+    // The harness's are read as each scrape happens, the gateway's replayed later.
     let mut registry = prometheus_client::registry::Registry::default();
     gateway.register(&mut registry);
+    let harness = battery.as_ref().map(|b| {
+        let mut registry = prometheus_client::registry::Registry::default();
+        b.harness.register(&mut registry);
+        registry
+    });
+    let harness_body = || -> Arc<str> {
+        let mut body = String::new();
+        if let Some(harness) = &harness
+            && exposition::encode(harness, Format::OpenMetrics, &mut body).is_ok()
+        {
+            let whole = body.strip_suffix("# EOF\n").map_or(body.len(), str::len);
+            body.truncate(whole);
+        }
+        body.into()
+    };
+    let mut harness_bodies: Vec<Arc<str>> = Vec::with_capacity(SPAN_SCRAPES);
+    let mut battery = match (battery, pods.first()) {
+        (Some(past), Some(first)) => Some(Battery::new(
+            past,
+            first.scenario.clone(),
+            plan.start_unix_secs,
+            plan.duration,
+        )),
+        _ => None,
+    };
     let instance = format!("{}:{}", plan.host, plan.gateway_port);
     let target = label_pairs(&[("instance", &instance), ("job", GATEWAY_JOB)]);
     let mut writer = BackfillWriter::new();
     let mut body = String::new();
     for span in scrapes.chunks(SPAN_SCRAPES) {
-        let work: Vec<Mutex<(&mut Pod, &mut PodHistory)>> = (pods.iter_mut())
-            .zip(histories.iter_mut())
-            .map(|(p, h)| Mutex::new((&mut **p, h)))
-            .collect();
-        let next = AtomicUsize::new(0);
-        let failed: Mutex<Option<io::Error>> = Mutex::new(None);
-        std::thread::scope(|s| {
-            for _ in 0..threads.clamp(1, work.len().max(1)) {
-                s.spawn(|| {
-                    while let Some(slot) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-                        let (pod, history) = &mut *guard;
-                        history.scrape(pod, span);
-                        if let Some(dir) = spill
-                            && let Err(e) = history.writer.spill(dir)
-                        {
-                            *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-                        }
+        let mut k = 0;
+        while k < span.len() {
+            if let Some(battery) = battery.as_mut().filter(|b| b.running()) {
+                // In lockstep while the run is in flight, every pod scraped in turn.
+                let (t, millis) = span[k];
+                if !battery.run_until(pods, t) {
+                    for (pod, history) in pods.iter_mut().zip(&mut histories) {
+                        history.scrape(pod, &[(t, millis)]);
                     }
-                });
+                    harness_bodies.push(harness_body());
+                    k += 1;
+                }
+                continue;
             }
-        });
-        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
+            let start = battery.as_ref().and_then(Battery::next_start);
+            let until = span[k..]
+                .iter()
+                .take_while(|(t, _)| start.is_none_or(|s| *t < s))
+                .count();
+            let part = &span[k..k + until];
+            let to = start.filter(|_| k + until < span.len());
+            let body = harness_body();
+            harness_bodies.extend(part.iter().map(|_| body.clone()));
+            parallel(pods, &mut histories, threads, |pod, history| {
+                history.scrape(pod, part);
+                if let Some(to) = to {
+                    pod.advance_to(to);
+                }
+                Ok(())
+            })?;
+            if let (Some(battery), Some(to)) = (battery.as_mut(), to) {
+                battery.start(pods, to);
+            }
+            k += until;
         }
         for (k, &(_, millis)) in span.iter().enumerate() {
             for history in &histories {
@@ -143,6 +189,7 @@ pub(super) fn scrape(
                 }
             }
             body.clear();
+            body.push_str(&harness_bodies[k]);
             if exposition::encode(&registry, Format::OpenMetrics, &mut body).is_ok() {
                 writer.add_up(&target, millis, true);
                 writer.add_scrape(&body, &target, millis);
@@ -151,9 +198,16 @@ pub(super) fn scrape(
         for history in &mut histories {
             history.journal.clear();
         }
+        harness_bodies.clear();
         if let Some(dir) = spill {
+            parallel(pods, &mut histories, threads, |_, history| {
+                history.writer.spill(dir)
+            })?;
             writer.spill(dir)?;
         }
+    }
+    if let Some(battery) = battery.as_mut() {
+        battery.cut(pods, SimTime::from_duration(plan.duration));
     }
     for pod in pods.iter_mut() {
         pod.route_through(gateway.clone());
@@ -161,6 +215,39 @@ pub(super) fn scrape(
     Ok(BackfillWriter::merge(
         histories.into_iter().map(|h| h.writer).chain([writer]),
     ))
+}
+
+/// Runs `work` on every pod and its history, on at most `threads` worker threads;
+/// the first error, if any.
+fn parallel(
+    pods: &mut [&mut Pod],
+    histories: &mut [PodHistory],
+    threads: usize,
+    work: impl Fn(&mut Pod, &mut PodHistory) -> io::Result<()> + Sync,
+) -> io::Result<()> {
+    let slots: Vec<Mutex<(&mut Pod, &mut PodHistory)>> = (pods.iter_mut())
+        .zip(histories.iter_mut())
+        .map(|(p, h)| Mutex::new((&mut **p, h)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Option<io::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, slots.len().max(1)) {
+            s.spawn(|| {
+                while let Some(slot) = slots.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    let (pod, history) = &mut *guard;
+                    if let Err(e) = work(pod, history) {
+                        *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                    }
+                }
+            });
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// What a backfill keeps of one pod: its scrapes, and its gateway journal per scrape
@@ -285,7 +372,8 @@ mod tests {
                 .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
                 .collect();
             let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
-            let writer = scrape(&mut pods, &GatewayMetrics::default(), &plan, 2, spill).unwrap();
+            let writer =
+                scrape(&mut pods, &GatewayMetrics::default(), &plan, 2, spill, None).unwrap();
             let mut out = Vec::new();
             let samples = writer.write(&mut out).unwrap();
             (out, samples)
@@ -294,5 +382,90 @@ mod tests {
         let (spilled, spilled_samples) = render(Some(dir.path()));
         assert_eq!(samples, spilled_samples);
         assert!(kept == spilled, "the same bytes spilled or not");
+    }
+
+    /// A history of `run --bench`: the battery's past runs leave their harness series
+    /// on the gateway's scrapes, counted from zero up, their requests in the gateway's
+    /// counts, and their lines in time order; the same for the same seed.
+    #[test]
+    fn the_battery_runs_in_the_past() {
+        let plan = BackfillPlan {
+            start_unix_secs: 1_700_000_000.0,
+            duration: Duration::from_secs(1800),
+            interval: Duration::from_secs(15),
+            job: "vllm".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            gateway_port: 8000,
+        };
+        let scenario = Arc::new(builtin("healthy").unwrap());
+        let render = || {
+            let harness = crate::bench::HarnessMetrics::new();
+            let mut past = PastBattery {
+                harness: &harness,
+                every: Duration::from_secs(600),
+                limit: Some(4),
+                concurrency: 10,
+                compare_baseline: true,
+                lines: Vec::new(),
+            };
+            let mut pods: Vec<Pod> = (0..scenario.pods.len())
+                .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
+                .collect();
+            let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
+            let gateway = GatewayMetrics::default();
+            let writer = scrape(&mut pods, &gateway, &plan, 2, None, Some(&mut past)).unwrap();
+            let mut out = Vec::new();
+            writer.write(&mut out).unwrap();
+            (String::from_utf8(out).unwrap(), past.lines)
+        };
+        let (text, lines) = render();
+        assert!(
+            render() == (text.clone(), lines.clone()),
+            "same seed, same history"
+        );
+        let gateway = r#"instance="127.0.0.1:8000",job="lab-gateway"}"#;
+        let requests = |suffix: &str| -> Vec<f64> {
+            let series = format!(
+                r#"lab_harness_requests_total{{scenario_id="benchmark-quant",team="quantization",{gateway}"#
+            );
+            text.lines()
+                .filter_map(|l| l.strip_prefix(&series))
+                .filter(|l| l.ends_with(suffix) || suffix.is_empty())
+                .map(|l| l.trim().split(' ').next().unwrap().parse().unwrap())
+                .collect()
+        };
+        let counts = requests("");
+        assert_eq!(counts.len(), 121, "one sample per scrape");
+        // Runs at 0, 10 and 20 minutes (the live run at 30 is the next): 4 prompts each.
+        assert_eq!(counts[0], 0.0);
+        assert_eq!((counts[39], counts[40 + 20]), (4.0, 8.0));
+        assert_eq!(counts[120], 12.0);
+        assert!(
+            counts.windows(2).all(|w| w[0] <= w[1]),
+            "a counter never falls"
+        );
+        for name in [
+            "lab_harness_pass_total",
+            "lab_harness_fail_total",
+            "lab_harness_latency_ms_bucket",
+        ] {
+            assert!(text.contains(&format!("{name}{{")), "no {name}");
+        }
+        assert!(lines.windows(2).all(|w| w[0].unix_nanos <= w[1].unix_nanos));
+        let at = |l: &super::super::PastLine| (l.unix_nanos / 1_000_000_000) as i64 - 1_700_000_000;
+        let started: Vec<_> = lines
+            .iter()
+            .filter(|l| l.line.contains("benchmark started"))
+            .map(at)
+            .collect();
+        assert_eq!(started, [0, 600, 1200]);
+        assert!(lines.iter().any(|l| l.line.starts_with(
+            "INFO vllm_sim_lab::bench::run: benchmark benchmark-quant finished: 4 prompts"
+        )));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.line.contains("benchmark summary | "))
+        );
     }
 }

@@ -297,6 +297,14 @@ fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
     )
 }
 
+/// The prompt tokens and seed the pod's engine is given for a completion request
+/// whose `prompt` is `text` (as the battery sends it): what a request replayed in
+/// process, without HTTP, submits to reach the same engine request.
+pub(crate) fn completion_prompt(text: &str) -> (u32, u64) {
+    let prompt = Value::String(text.to_owned());
+    (prompt_tokens(&prompt).unwrap_or(0), seed_of([&prompt]))
+}
+
 /// A stable hash of a prompt's JSON values.
 fn seed_of<'a>(parts: impl IntoIterator<Item = &'a Value>) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
