@@ -452,20 +452,22 @@ mod tests {
             assert!(text.contains(&format!("{name}{{")), "no {name}");
         }
         assert!(lines.windows(2).all(|w| w[0].unix_nanos <= w[1].unix_nanos));
-        let at = |l: &super::super::PastLine| (l.unix_nanos / 1_000_000_000) as i64 - 1_700_000_000;
+        let at = |l: &crate::logs::history::PastLine| {
+            (l.unix_nanos / 1_000_000_000) as i64 - 1_700_000_000
+        };
         let started: Vec<_> = lines
             .iter()
-            .filter(|l| l.line.contains("benchmark started"))
+            .filter(|l| l.message.starts_with("benchmark started"))
             .map(at)
             .collect();
         assert_eq!(started, [0, 600, 1200]);
-        assert!(lines.iter().any(|l| l.line.starts_with(
+        assert!(lines.iter().any(|l| l.text().starts_with(
             "INFO vllm_sim_lab::bench::run: benchmark benchmark-quant finished: 4 prompts"
         )));
         assert!(
             lines
                 .iter()
-                .any(|l| l.line.contains("benchmark summary | "))
+                .any(|l| l.message.starts_with("benchmark summary | "))
         );
     }
 }

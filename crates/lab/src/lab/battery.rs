@@ -31,6 +31,7 @@ use crate::bench::result::HarnessResult;
 use crate::bench::suite::{BASELINE_TEAM, SUITES, Suite};
 use crate::bench::{HarnessMetrics, rules, summary};
 
+use crate::logs::history::PastLine;
 use crate::scenario::Scenario;
 use vllm_sim_core::clock::SimTime;
 use vllm_sim_core::engine::ClientRequest;
@@ -56,17 +57,6 @@ pub struct PastBattery<'a> {
     pub compare_baseline: bool,
     /// The log lines of the past runs, in time order, filled in by the history.
     pub lines: Vec<PastLine>,
-}
-
-/// One log line of the simulated past.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PastLine {
-    /// Unix epoch nanoseconds of the simulated moment it was logged.
-    pub unix_nanos: u128,
-    /// `info` or `warn`.
-    pub level: &'static str,
-    /// The line as the live battery logs it: `LEVEL target: message`.
-    pub line: String,
 }
 
 /// The module the live battery logs from: its lines carry this target.
@@ -174,11 +164,11 @@ impl<'a, 'b> Battery<'a, 'b> {
 
     fn log(&mut self, at: SimTime, level: &'static str, message: String) {
         let unix = self.epoch_unix_secs + at.as_secs_f64();
-        let upper = if level == "warn" { "WARN" } else { "INFO" };
         self.past.lines.push(PastLine {
             unix_nanos: (unix * 1e9).round() as u128,
+            target: TARGET,
             level,
-            line: format!("{upper} {TARGET}: {message}"),
+            message,
         });
     }
 

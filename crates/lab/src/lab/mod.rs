@@ -11,7 +11,7 @@ mod battery;
 mod clients;
 
 pub use backfill::{BackfillPlan, backfill};
-pub use battery::{PastBattery, PastLine};
+pub use battery::PastBattery;
 pub use clients::ClientEvent;
 
 use std::fs::File;
