@@ -1,10 +1,16 @@
 //! Backfill: a scenario's history scraped on simulated time, pods in parallel.
 //!
-//! Each pod is moved from where it stands to the end of the span on its own, by
-//! whichever worker thread takes it, into a writer of its own; its scenario traffic is
-//! kept as a gateway journal per scrape. The gateway's metrics are then replayed from
-//! those journals in the order one thread would have produced them (scrape by scrape,
-//! pod by pod), so the document is the same whatever the number of threads.
+//! The scrapes go in spans of [`SPAN_SCRAPES`]. In each, every pod is moved from where
+//! it stands to the end of the span on its own, by whichever worker thread takes it,
+//! into a writer of its own; its scenario traffic is kept as a gateway journal per
+//! scrape. The gateway's metrics are then replayed from those journals in the order one
+//! thread would have produced them (scrape by scrape, pod by pod), so the document is
+//! the same whatever the number of threads. Given a directory, every writer then spills
+//! the span's points there, so that memory holds a span, not the whole history.
+//!
+//! With the benchmark battery (see [`super::battery`]), the pods move in parallel only
+//! between the battery's runs; while one is in flight they move in lockstep, and the
+//! gateway's scrapes carry the harness's families as they stood at each scrape.
 //!
 //! [`backfill`] does this for fresh pods; [`Lab::history`](super::Lab::history) for a
 //! lab's own pods and gateway, which then go on serving live from where the history

@@ -5,8 +5,8 @@
 //! (labelled `history="true"` beside the usual labels, so that the live streams,
 //! already shipping lines of the present, never receive older ones: Loki refuses a
 //! line far behind its stream's newest). Loki refuses lines older than its
-//! `reject_old_samples_max_age` (168 h unless configured, as in compose's Loki): lines
-//! older than [`MAX_AGE`] are not pushed, and counted as such.
+//! `reject_old_samples_max_age` (168 h unless configured otherwise): lines older than
+//! [`MAX_AGE`] are not pushed, and counted as such.
 
 use std::time::Duration;
 
