@@ -114,13 +114,16 @@ impl HarnessMetrics {
     }
 }
 
+/// Which counter of a child a family shows.
+type CounterOf = fn(&Child) -> &Counter;
+
 impl Collector for Families {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let children = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let labels = |(suite, team): &(String, String)| {
             [("scenario_id", suite.clone()), ("team", team.clone())]
         };
-        let counters: [(&str, &str, fn(&Child) -> &Counter); 3] = [
+        let counters: [(&str, &str, CounterOf); 3] = [
             (
                 "lab_harness_requests",
                 "Benchmark prompts sent to a team's model.",
