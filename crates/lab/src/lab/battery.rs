@@ -355,7 +355,7 @@ impl<'a, 'b> Battery<'a, 'b> {
         let Some(pod) = self.route(team) else {
             return Err(refused("no route"));
         };
-        let (prompt_tokens, seed) = crate::server::openai::completion_prompt(&prompt.text);
+        let (prompt_tokens, seed) = super::prompt::completion_prompt(&prompt.text);
         let request = ClientRequest {
             id: 0,
             prompt_tokens,

@@ -9,6 +9,7 @@
 mod backfill;
 mod battery;
 mod clients;
+pub(crate) mod prompt;
 
 pub use backfill::{BackfillPlan, backfill};
 pub use battery::PastBattery;

@@ -25,6 +25,7 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::lab::prompt::seed_of;
 use crate::lab::{ClientEvent, PodHandle, Refused};
 use response::{Choice, Completion, Delta, Message, ModelCard, ModelList, Usage};
 use stream::{AbortGuard, SseBody};
@@ -295,24 +296,6 @@ fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
         &r.sampling,
         pod,
     )
-}
-
-/// The prompt tokens and seed the pod's engine is given for a completion request
-/// whose `prompt` is `text` (as the battery sends it): what a request replayed in
-/// process, without HTTP, submits to reach the same engine request.
-pub(crate) fn completion_prompt(text: &str) -> (u32, u64) {
-    let prompt = Value::String(text.to_owned());
-    (prompt_tokens(&prompt).unwrap_or(0), seed_of([&prompt]))
-}
-
-/// A stable hash of a prompt's JSON values.
-fn seed_of<'a>(parts: impl IntoIterator<Item = &'a Value>) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut hasher = DefaultHasher::new();
-    for part in parts {
-        part.to_string().hash(&mut hasher);
-    }
-    hasher.finish()
 }
 
 /// vLLM checks the model before anything in the request but its JSON shape: an
