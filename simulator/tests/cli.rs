@@ -1146,3 +1146,156 @@ fn bench_progress_bar_leaves_nothing_in_the_scrollback() {
         .collect();
     assert!(frozen.is_empty(), "frozen bars: {frozen:#?}\nin:\n{screen}");
 }
+
+/// A stand-in for Loki's push endpoint: keeps each request's JSON body, answers 204.
+struct FakeLoki {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl FakeLoki {
+    fn start() -> FakeLoki {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let sink = sink.clone();
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    loop {
+                        let mut request = String::new();
+                        if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut length = 0;
+                        loop {
+                            let mut header = String::new();
+                            reader.read_line(&mut header).unwrap();
+                            let header = header.trim_end().to_ascii_lowercase();
+                            if header.is_empty() {
+                                break;
+                            }
+                            if let Some(n) = header.strip_prefix("content-length:") {
+                                length = n.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        sink.lock()
+                            .unwrap()
+                            .push(serde_json::from_slice(&body).unwrap());
+                        write!(
+                            writer,
+                            "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        FakeLoki { url, bodies }
+    }
+
+    /// Every pushed stream's labels and values (Unix nanoseconds, line), in push order.
+    fn streams(&self) -> Vec<(serde_json::Value, Vec<(u128, String)>)> {
+        let bodies = self.bodies.lock().unwrap();
+        bodies
+            .iter()
+            .flat_map(|b| b["streams"].as_array().unwrap().clone())
+            .map(|s| {
+                let values = (s["values"].as_array().unwrap().iter())
+                    .map(|v| {
+                        (
+                            v[0].as_str().unwrap().parse().unwrap(),
+                            v[1].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect();
+                (s["stream"].clone(), values)
+            })
+            .collect()
+    }
+}
+
+/// `run --history --bench --loki-url`: before the lab serves, the lines its phases and
+/// the battery's past runs would have logged reach Loki with their own timestamps,
+/// inside the history's window, in time order per stream, in streams of their own.
+#[test]
+fn run_with_history_and_bench_pushes_the_past_log_lines_to_loki() {
+    let loki = FakeLoki::start();
+    let dir = tempfile_dir("history-loki");
+    let out = format!("{dir}/history.om");
+    let unix_nanos = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    };
+    let started = unix_nanos();
+    let running = start(&[
+        "--base-port",
+        "0",
+        "--gateway-port",
+        "0",
+        "--history",
+        "30m",
+        "--history-out",
+        &out,
+        "--bench",
+        "--bench-every",
+        "10m",
+        "--bench-limit",
+        "1",
+        "--loki-url",
+        &loki.url,
+    ]);
+    let serving = unix_nanos();
+    let said = running
+        .lines
+        .iter()
+        .find(|l| l.contains("past log lines pushed to Loki"))
+        .expect("the push is reported before the lab serves");
+    let window = (started - 1_800_000_000_000, serving);
+    let mut past: std::collections::BTreeMap<String, Vec<(u128, String)>> = Default::default();
+    for (labels, values) in loki.streams() {
+        if labels["history"] != "true" {
+            continue;
+        }
+        let key = format!("{}/{}", labels["component"], labels["level"]);
+        past.entry(key).or_default().extend(values);
+    }
+    assert!(!past.is_empty(), "no past lines pushed; {said}");
+    for (stream, values) in &past {
+        for (at, line) in values {
+            assert!(
+                (window.0..=window.1).contains(at),
+                "{stream}: {line} at {at}, outside {window:?}"
+            );
+        }
+        assert!(
+            values.windows(2).all(|w| w[0].0 <= w[1].0),
+            "{stream} out of order: {values:?}"
+        );
+    }
+    let bench = &past["\"bench\"/\"info\""];
+    let runs: Vec<u128> = (bench.iter())
+        .filter(|(_, l)| l.contains("benchmark started:"))
+        .map(|(at, _)| (at - window.0) / 1_000_000_000)
+        .collect();
+    assert_eq!(runs.len(), 3, "runs 30, 20 and 10 minutes ago: {runs:?}");
+    for (k, secs) in runs.iter().enumerate() {
+        assert!(secs.abs_diff(600 * k as u128) <= 2, "{runs:?}");
+    }
+    assert!(
+        past["\"run\"/\"info\""]
+            .iter()
+            .any(|(_, l)| l.starts_with("INFO vllm_sim::cli::run: phase ")),
+        "{past:?}"
+    );
+    drop(running);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -143,3 +143,108 @@ fn the_compose_history_step_builds_prometheus_blocks() {
     let up = prometheus.scalar("count(count_over_time(up{job=\"vllm\"}[9m]))");
     assert_eq!(up, Some(4.0), "every pod's history is in the blocks");
 }
+
+/// `run --history --bench`: the benchmark battery's runs of the past are in the
+/// history: every `lab_harness_*` series from the history's first scrape on, its
+/// counts stepping up run by run at the times the live schedule reaches back to, and,
+/// with the battery run live at the seam as `run --bench` does, going on from there:
+/// no harness or gateway counter resets across the seam. The past's log lines carry
+/// the runs' own times.
+#[test]
+fn the_batterys_past_runs_are_in_the_history_and_go_on_live() {
+    if !tool_available("promtool") || !tool_available("prometheus") {
+        return;
+    }
+    const PAST: u64 = 1200;
+    const EVERY: u64 = 300;
+    const LIMIT: usize = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("history.om");
+    let started = unix_now();
+    let harness = vllm_sim::bench::HarnessMetrics::new();
+    let (sim, lines) = Sim::start_with_history_and_battery(
+        builtin("healthy").unwrap(),
+        (Duration::from_secs(PAST), Duration::from_secs(5), &out),
+        &harness,
+        (Duration::from_secs(EVERY), Some(LIMIT)),
+    );
+    let seam = unix_now();
+    // Four past runs: 20, 15, 10 and 5 minutes before the seam.
+    let runs: Vec<u64> = lines
+        .iter()
+        .filter(|l| l.message.starts_with("benchmark started"))
+        .map(|l| (l.unix_nanos / 1_000_000_000) as u64)
+        .collect();
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    for (k, at) in runs.iter().enumerate() {
+        let expected = started - PAST + k as u64 * EVERY;
+        assert!(
+            at.abs_diff(expected) <= 2,
+            "run {k} at {at}, not {expected}"
+        );
+    }
+    let prometheus = Prometheus::start_on_history(&sim, &out, "5s");
+    let mut config = vllm_sim::bench::BenchConfig::new(
+        format!("http://{}", sim.gateway),
+        std::sync::Arc::new(builtin("healthy").unwrap()),
+    );
+    config.limit = Some(LIMIT);
+    config.compare_baseline = true;
+    let results =
+        vllm_sim::bench::run(&config, &harness, &indicatif::ProgressBar::hidden()).unwrap();
+    assert_eq!(results.len(), 3 * LIMIT);
+
+    let quant = r#"lab_harness_requests_total{scenario_id="benchmark-quant",team="quantization",job="lab-gateway"}"#;
+    let live = eventually(Duration::from_secs(60), || {
+        (prometheus.scalar(quant) == Some(5.0 * LIMIT as f64)).then_some(())
+    });
+    assert!(
+        live.is_some(),
+        "the live run did not count on from the past's: {:?}",
+        prometheus.query(quant)
+    );
+    let now = unix_now();
+    let range = format!("{}s", now - started + PAST);
+    // Every harness series over the whole past window, from zero at its start.
+    for family in [
+        "lab_harness_requests_total",
+        "lab_harness_pass_total",
+        "lab_harness_fail_total",
+        "lab_harness_latency_ms_bucket",
+    ] {
+        let samples = prometheus
+            .scalar(&format!("min(count_over_time({family}[{range}]))"))
+            .unwrap();
+        assert!(
+            samples >= (PAST / 5) as f64,
+            "{samples} samples of {family}"
+        );
+    }
+    let offset = || format!("offset {}s", unix_now() - seam + 1);
+    // The first scrape, at the history's start (just after `started - PAST`).
+    let first = prometheus.scalar(&format!(
+        "min_over_time({quant}[60s] offset {}s)",
+        unix_now() - (started - PAST + 2)
+    ));
+    assert_eq!(first, Some(0.0), "the harness series start at zero");
+    let last = prometheus.scalar(&format!("{quant} {}", offset()));
+    assert_eq!(last, Some(4.0 * LIMIT as f64), "four past runs at the seam");
+    // Run by run: two prompts more after each.
+    let mid = format!(
+        "{quant} offset {}s",
+        unix_now() - (started - PAST + EVERY + EVERY / 2)
+    );
+    assert_eq!(prometheus.scalar(&mid), Some(2.0 * LIMIT as f64), "{mid}");
+    // The gateway counted the past runs' requests for every team, the baseline too.
+    let baseline = prometheus.scalar(&format!(
+        r#"sum(lab_gateway_requests_total{{team="baseline"}}) - sum(lab_gateway_requests_total{{team="baseline"}} offset {}s)"#,
+        unix_now() - (started - PAST + 1)
+    ));
+    assert!(baseline.is_some_and(|n| n > 0.0), "{baseline:?}");
+
+    // No harness or gateway counter went back at the seam.
+    let counters = r#"label_replace({__name__=~"(lab_harness_|lab_gateway_).+(_total|_bucket|_count|_sum)"}, "name", "$1", "__name__", "(.+)")"#;
+    assert!(prometheus.scalar(&format!("count({counters})")).unwrap() > 20.0);
+    let reset = prometheus.query(&format!("resets({counters}[{range}:5s]) > 0"));
+    assert!(reset.is_empty(), "counters reset at the seam: {reset:?}");
+}

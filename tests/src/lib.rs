@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use vllm_sim::bench::HarnessMetrics;
 use vllm_sim::clock::WallClock;
-use vllm_sim::lab::{BackfillPlan, Lab};
+use vllm_sim::lab::{BackfillPlan, Lab, PastBattery};
 use vllm_sim::scenario::{POD_JOB, Scenario};
 use vllm_sim::serve::Listeners;
 
@@ -102,7 +102,7 @@ impl Sim {
         harness: Option<&HarnessMetrics>,
         ip: IpAddr,
     ) -> Sim {
-        Sim::start_after(scenario, speed, harness, ip, None)
+        Sim::start_after(scenario, speed, harness, ip, None, None)
     }
 
     /// Serves `scenario` at speed 1 after writing `history` of it, scraped every
@@ -115,7 +115,44 @@ impl Sim {
         out: &Path,
     ) -> Sim {
         let ip = IpAddr::from([127, 0, 0, 1]);
-        Sim::start_after(scenario, 1.0, None, ip, Some((history, interval, out)))
+        Sim::start_after(
+            scenario,
+            1.0,
+            None,
+            ip,
+            Some((history, interval, out)),
+            None,
+        )
+    }
+
+    /// Like [`Sim::start_with_history`], as `vllm-sim run --history --bench` does: the
+    /// history holds the benchmark battery's runs of that past (every `every`, at most
+    /// `limit` prompts per suite, counted in `harness`), whose families the gateway's
+    /// /metrics then goes on showing live. Returns the lab and the past's log lines.
+    pub fn start_with_history_and_battery(
+        scenario: Scenario,
+        (history, interval, out): (Duration, Duration, &Path),
+        harness: &HarnessMetrics,
+        (every, limit): (Duration, Option<usize>),
+    ) -> (Sim, Vec<vllm_sim::logs::history::PastLine>) {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        let mut battery = PastBattery {
+            harness,
+            every,
+            limit,
+            concurrency: vllm_sim::bench::DEFAULT_CONCURRENCY,
+            compare_baseline: true,
+            lines: Vec::new(),
+        };
+        let sim = Sim::start_after(
+            scenario,
+            1.0,
+            Some(harness),
+            ip,
+            Some((history, interval, out)),
+            Some(&mut battery),
+        );
+        (sim, battery.lines)
     }
 
     fn start_after(
@@ -124,6 +161,7 @@ impl Sim {
         harness: Option<&HarnessMetrics>,
         ip: IpAddr,
         history: Option<(Duration, Duration, &Path)>,
+        battery: Option<&mut PastBattery<'_>>,
     ) -> Sim {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -154,7 +192,8 @@ impl Sim {
                 host: ip.to_string(),
                 gateway_port: gateway.port(),
             };
-            lab.write_history(&plan, out).expect("write the history");
+            lab.write_history_with(&plan, out, battery)
+                .expect("write the history");
         }
         let (stop, stopped) = watch::channel(false);
         let pods = lab

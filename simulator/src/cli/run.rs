@@ -15,8 +15,9 @@ use indicatif::ProgressBar;
 use prometheus_client::registry::Registry;
 use vllm_sim_core::clock::{Clock, WallClock};
 
-use vllm_sim_lab::bench::{self, BenchConfig, HarnessMetrics, SUITES};
-use vllm_sim_lab::lab::{BackfillPlan, Lab, partial_path};
+use vllm_sim_lab::bench::{self, BenchConfig, DEFAULT_CONCURRENCY, HarnessMetrics, SUITES};
+use vllm_sim_lab::lab::{BackfillPlan, Lab, PastBattery, partial_path};
+use vllm_sim_lab::logs::{self, ShipperOptions, history::PastLine};
 use vllm_sim_lab::scenario::{POD_JOB, Scenario};
 use vllm_sim_lab::serve::{self, Listeners};
 
@@ -152,6 +153,7 @@ struct RunConfig {
     speed: f64,
     bench: Option<Headless>,
     history: Option<History>,
+    loki_url: Option<String>,
 }
 
 impl TryFrom<RunArgs> for RunConfig {
@@ -195,6 +197,7 @@ impl TryFrom<RunArgs> for RunConfig {
                 limit: args.bench_limit.map(|n| n as usize),
             }),
             history,
+            loki_url: args.logs.loki_url,
         })
     }
 }
@@ -235,8 +238,21 @@ async fn serve(mut config: RunConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("the gateway cannot listen on {}", config.gateway))?;
     let lab = Lab::new(config.scenario, clock);
+    let harness = HarnessMetrics::new();
     if let Some(history) = &config.history {
-        write_history(&lab, history, listener.local_addr()?.port())?;
+        let battery = config.bench.as_ref().map(|headless| PastBattery {
+            harness: &harness,
+            every: headless.every,
+            limit: headless.limit,
+            concurrency: DEFAULT_CONCURRENCY,
+            compare_baseline: true,
+            lines: Vec::new(),
+        });
+        let port = listener.local_addr()?.port();
+        let lines = write_history(&lab, history, port, battery)?;
+        if let Some(url) = &config.loki_url {
+            push_history_lines(url, &lines);
+        }
     }
     for (pod, listener) in lab.pods().zip(&pods) {
         tracing::info!(
@@ -246,7 +262,6 @@ async fn serve(mut config: RunConfig) -> anyhow::Result<()> {
         );
     }
     let (stop, stopped) = watch::channel(false);
-    let harness = HarnessMetrics::new();
     let mut registry = Registry::default();
     if config.bench.is_some() {
         for suite in SUITES {
@@ -297,8 +312,14 @@ async fn serve(mut config: RunConfig) -> anyhow::Result<()> {
 
 /// Simulates the lab's past at full speed and writes it to the history's file, with
 /// the labels the lab's own scrape configuration gives (`scrape-config` with the same
-/// `--host`, `--interval` and ports).
-fn write_history(lab: &Lab, history: &History, gateway_port: u16) -> anyhow::Result<()> {
+/// `--host`, `--interval` and ports); with `battery`, the battery's past runs too.
+/// Returns the log lines of that past: the phases as they began, and the battery's.
+fn write_history(
+    lab: &Lab,
+    history: &History,
+    gateway_port: u16,
+    mut battery: Option<PastBattery<'_>>,
+) -> anyhow::Result<Vec<PastLine>> {
     let started = Instant::now();
     let plan = BackfillPlan {
         start_unix_secs: lab.clock().epoch_unix_secs(),
@@ -309,7 +330,7 @@ fn write_history(lab: &Lab, history: &History, gateway_port: u16) -> anyhow::Res
         gateway_port,
     };
     let samples = lab
-        .write_history(&plan, &history.out)
+        .write_history_with(&plan, &history.out, battery.as_mut())
         .with_context(|| format!("--history-out {}", history.out.display()))?;
     tracing::info!(
         "history: the last {} ({samples} samples) written to {} in {:.1} s; \
@@ -319,7 +340,79 @@ fn write_history(lab: &Lab, history: &History, gateway_port: u16) -> anyhow::Res
         started.elapsed().as_secs_f64(),
         history.out.display()
     );
-    Ok(())
+    let mut lines = past_phases(lab, history.duration);
+    lines.extend(battery.map(|b| b.lines).unwrap_or_default());
+    lines.sort_by_key(|l| l.unix_nanos);
+    Ok(lines)
+}
+
+/// The lines [`log_phases`] would have logged over the first `past` of the lab.
+fn past_phases(lab: &Lab, past: Duration) -> Vec<PastLine> {
+    let end = vllm_sim_core::clock::SimTime::from_duration(past);
+    let epoch = lab.clock().epoch_unix_secs();
+    let mut lines = Vec::new();
+    let mut now = vllm_sim_core::clock::SimTime::ZERO;
+    while now < end {
+        let (phase, next) = lab.scenario().phase_at(now);
+        lines.push(PastLine {
+            unix_nanos: ((epoch + now.as_secs_f64()) * 1e9).round() as u128,
+            target: module_path!(),
+            level: "info",
+            message: phase_line(lab, phase, now),
+        });
+        if next <= now {
+            break;
+        }
+        now = next;
+    }
+    lines
+}
+
+/// `phase NAME begins at t=T; down: [PODS]`.
+fn phase_line(
+    lab: &Lab,
+    phase: &vllm_sim_lab::scenario::Phase,
+    now: vllm_sim_core::clock::SimTime,
+) -> String {
+    let down: Vec<_> = (lab.scenario().pods.iter())
+        .zip(&phase.down)
+        .filter(|(_, d)| **d)
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    format!(
+        "phase {} begins at t={now}; down: [{}]",
+        phase.name,
+        down.join(", ")
+    )
+}
+
+/// Pushes the history's log lines to Loki with their own timestamps, before the lab
+/// serves, and says what became of them.
+fn push_history_lines(url: &str, lines: &[PastLine]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    match logs::history::push(url, lines, now, &ShipperOptions::default()) {
+        Ok(pushed) => tracing::info!(
+            "history: {} past log lines pushed to Loki with their own timestamps{}{}",
+            pushed.delivered,
+            if pushed.too_old > 0 {
+                format!(
+                    "; {} older than {} left out (Loki refuses them)",
+                    pushed.too_old,
+                    humantime::format_duration(logs::history::MAX_AGE)
+                )
+            } else {
+                String::new()
+            },
+            if pushed.failed > 0 {
+                format!("; {} not delivered", pushed.failed)
+            } else {
+                String::new()
+            }
+        ),
+        Err(e) => tracing::error!("history: past log lines not pushed: {e}"),
+    }
 }
 
 /// Runs the battery now and every `every`, on a blocking thread, for as long as the
@@ -353,19 +446,7 @@ async fn log_phases(lab: Lab, speed: f64) {
     loop {
         let now = lab.clock().now();
         let (phase, end) = lab.scenario().phase_at(now);
-        let down: Vec<_> = lab
-            .scenario()
-            .pods
-            .iter()
-            .zip(&phase.down)
-            .filter(|(_, d)| **d)
-            .map(|(p, _)| p.name.as_str())
-            .collect();
-        tracing::info!(
-            "phase {} begins at t={now}; down: [{}]",
-            phase.name,
-            down.join(", ")
-        );
+        tracing::info!("{}", phase_line(&lab, phase, now));
         if end == vllm_sim_core::clock::SimTime::MAX {
             return;
         }

@@ -5,9 +5,18 @@
 //! the scrape time and the labels Prometheus would attach (`job`, `instance`, `app`),
 //! and kept in memory. [`BackfillWriter::write`] then prints what promtool requires:
 //! each family once, its metrics one after another, each metric's points in time order.
+//!
+//! A long backfill need not stay in memory: [`BackfillWriter::spill`] writes every
+//! point kept so far, already printed, to an unnamed temporary file and forgets it,
+//! keeping only where each metric's run of lines lies. A writer spilled after every
+//! span of scrapes holds one span's points at most; [`BackfillWriter::write`] copies
+//! the runs back in the same order, so the document is byte for byte the one an
+//! unspilled writer prints.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 /// Collects scrapes and writes them as one OpenMetrics document.
 #[derive(Debug, Default)]
@@ -18,6 +27,24 @@ pub struct BackfillWriter {
     /// repeat the same lines in the same order, so most lines are found here by one
     /// comparison, without parsing, hashing or allocating.
     last_scrape: HashMap<String, Vec<Resolved>>,
+    /// The temporary files spilled points went to (a merged writer keeps its parts').
+    spills: Vec<Spill>,
+}
+
+/// A temporary file of printed sample lines, removed when dropped.
+#[derive(Debug)]
+struct Spill {
+    file: File,
+    len: u64,
+}
+
+/// A run of one metric's printed lines in a spill file.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    spill: u32,
+    offset: u64,
+    len: u64,
+    samples: u64,
 }
 
 /// One metric family: its HELP/TYPE lines and its metrics in first-seen order.
@@ -33,6 +60,8 @@ struct Family {
 #[derive(Debug, Default)]
 struct Metric {
     series: Vec<String>,
+    /// Its points spilled so far, in time order, before those in [`Metric::samples`].
+    spilled: Vec<Segment>,
     samples: Vec<Sample>,
     /// The sample values' text, one after another.
     values: String,
@@ -118,6 +147,8 @@ impl BackfillWriter {
     pub fn merge(parts: impl IntoIterator<Item = BackfillWriter>) -> BackfillWriter {
         let mut merged = BackfillWriter::new();
         for part in parts {
+            let base = merged.spills.len() as u32;
+            merged.spills.extend(part.spills);
             let mut names = vec![String::new(); part.families.len()];
             for (name, index) in part.by_name {
                 names[index] = name;
@@ -131,7 +162,13 @@ impl BackfillWriter {
                 let offset = into.metrics.len();
                 into.by_key
                     .extend(family.by_key.into_iter().map(|(k, i)| (k, i + offset)));
-                into.metrics.extend(family.metrics);
+                into.metrics
+                    .extend(family.metrics.into_iter().map(|mut metric| {
+                        for segment in &mut metric.spilled {
+                            segment.spill += base;
+                        }
+                        metric
+                    }));
             }
             merged.last_scrape.extend(part.last_scrape);
         }
@@ -156,29 +193,66 @@ impl BackfillWriter {
     /// Writes the document; returns the number of samples written.
     pub fn write(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut samples = 0;
-        let mut stamp = (i64::MIN, String::new());
+        let mut stamp = Stamp::default();
         for family in &self.families {
             out.write_all(family.header.as_bytes())?;
             for metric in &family.metrics {
-                let mut start = 0;
-                for sample in &metric.samples {
-                    if stamp.0 != sample.millis {
-                        stamp = (sample.millis, format_millis(sample.millis));
+                for segment in &metric.spilled {
+                    let mut file = &self.spills[segment.spill as usize].file;
+                    file.seek(SeekFrom::Start(segment.offset))?;
+                    let copied = io::copy(&mut file.take(segment.len), out)?;
+                    if copied != segment.len {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "a backfill's spill file is shorter than written",
+                        ));
                     }
-                    let end = sample.end as usize;
-                    out.write_all(metric.series[sample.series as usize].as_bytes())?;
-                    out.write_all(b" ")?;
-                    out.write_all(&metric.values.as_bytes()[start..end])?;
-                    out.write_all(b" ")?;
-                    out.write_all(stamp.1.as_bytes())?;
-                    out.write_all(b"\n")?;
-                    start = end;
-                    samples += 1;
+                    samples += segment.samples;
                 }
+                samples += metric.write_samples(out, &mut stamp)?;
             }
         }
         out.write_all(b"# EOF\n")?;
         Ok(samples)
+    }
+
+    /// Moves every point kept in memory to this writer's spill file (an unnamed
+    /// temporary file in `dir`, made on first use): printed as [`BackfillWriter::write`]
+    /// prints it, which later copies it back in place.
+    pub fn spill(&mut self, dir: &Path) -> io::Result<()> {
+        if self.spills.is_empty() {
+            self.spills.push(Spill {
+                file: tempfile::tempfile_in(dir)?,
+                len: 0,
+            });
+        }
+        let index = self.spills.len() - 1;
+        let spill = &mut self.spills[index];
+        // `write` moves the file's position: spilled points always go at its end.
+        (&spill.file).seek(SeekFrom::Start(spill.len))?;
+        let mut out = BufWriter::with_capacity(1 << 20, &spill.file);
+        let mut stamp = Stamp::default();
+        for metric in self.families.iter_mut().flat_map(|f| &mut f.metrics) {
+            if metric.samples.is_empty() {
+                continue;
+            }
+            let mut counted = Counted {
+                out: &mut out,
+                len: 0,
+            };
+            let samples = metric.write_samples(&mut counted, &mut stamp)?;
+            let len = counted.len;
+            metric.spilled.push(Segment {
+                spill: index as u32,
+                offset: spill.len,
+                len,
+                samples,
+            });
+            spill.len += len;
+            metric.samples.clear();
+            metric.values.clear();
+        }
+        out.flush()
     }
 
     /// The family a `# HELP`/`# TYPE`/`# UNIT` line belongs to, its header kept once.
@@ -247,6 +321,25 @@ impl Family {
 }
 
 impl Metric {
+    /// Prints the points kept in memory; returns how many.
+    fn write_samples(&self, out: &mut impl Write, stamp: &mut Stamp) -> io::Result<u64> {
+        let mut start = 0;
+        for sample in &self.samples {
+            if stamp.0 != sample.millis {
+                *stamp = Stamp(sample.millis, format_millis(sample.millis));
+            }
+            let end = sample.end as usize;
+            out.write_all(self.series[sample.series as usize].as_bytes())?;
+            out.write_all(b" ")?;
+            out.write_all(&self.values.as_bytes()[start..end])?;
+            out.write_all(b" ")?;
+            out.write_all(stamp.1.as_bytes())?;
+            out.write_all(b"\n")?;
+            start = end;
+        }
+        Ok(self.samples.len() as u64)
+    }
+
     fn push(&mut self, millis: i64, series: u32, value: &str) {
         self.values.push_str(value);
         self.samples.push(Sample {
@@ -254,6 +347,33 @@ impl Metric {
             series,
             end: u32::try_from(self.values.len()).unwrap_or(u32::MAX),
         });
+    }
+}
+
+/// The last timestamp printed and its text.
+#[derive(Debug)]
+struct Stamp(i64, String);
+
+impl Default for Stamp {
+    fn default() -> Stamp {
+        Stamp(i64::MIN, String::new())
+    }
+}
+
+/// A writer that counts the bytes through it.
+struct Counted<'a, W: Write> {
+    out: &'a mut W,
+    len: u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -358,6 +478,38 @@ mod tests {
             String::from_utf8(merged).unwrap(),
             String::from_utf8(expected).unwrap()
         );
+    }
+
+    /// Spilled after every scrape, or after some, the document is the same bytes, and
+    /// the points spilled are no longer in memory.
+    #[test]
+    fn a_spilled_writer_prints_the_same_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let render = |spill_after: &[i64]| {
+            let (x, y) = ("job=\"j\",instance=\"x\"", "job=\"j\",instance=\"y\"");
+            let mut parts = [BackfillWriter::new(), BackfillWriter::new()];
+            for (w, target) in parts.iter_mut().zip([x, y]) {
+                for t in [1000, 16000, 31000] {
+                    w.add_up(target, t, t != 16000);
+                    w.add_scrape(SCRAPE, target, t);
+                    if spill_after.contains(&t) {
+                        w.spill(dir.path()).unwrap();
+                        assert!(
+                            w.families
+                                .iter()
+                                .all(|f| f.metrics.iter().all(|m| m.samples.is_empty()))
+                        );
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            let samples = BackfillWriter::merge(parts).write(&mut out).unwrap();
+            (String::from_utf8(out).unwrap(), samples)
+        };
+        let whole = render(&[]);
+        assert_eq!(whole.1, 2 * 3 * 6);
+        assert_eq!(render(&[1000, 16000, 31000]), whole);
+        assert_eq!(render(&[16000]), whole);
     }
 
     #[test]

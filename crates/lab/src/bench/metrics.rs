@@ -5,11 +5,15 @@
 //! harness exports them through OTEL to Prometheus).
 //!
 //! Only the team's own request of each prompt is counted; the baseline comparison
-//! request is not.
+//! request is not. Series are listed in (`scenario_id`, `team`) order.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -18,25 +22,35 @@ use vllm_sim_core::metrics::gateway::OTEL_DEFAULT_BOUNDS_MS;
 use super::result::HarnessResult;
 use super::suite::Suite;
 
-/// The labels of every harness series.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Labels {
-    scenario_id: String,
-    team: String,
+/// One (suite, team)'s series.
+#[derive(Debug)]
+struct Child {
+    requests: Counter,
+    passed: Counter,
+    failed: Counter,
+    latency: Histogram,
 }
 
-fn latency_histogram() -> Histogram {
-    Histogram::new(OTEL_DEFAULT_BOUNDS_MS)
+impl Default for Child {
+    fn default() -> Child {
+        Child {
+            requests: Counter::default(),
+            passed: Counter::default(),
+            failed: Counter::default(),
+            latency: Histogram::new(OTEL_DEFAULT_BOUNDS_MS),
+        }
+    }
 }
+
+/// The series by (`scenario_id`, `team`), in that order, so that every scrape lists
+/// them alike (a history's scrapes are compared byte for byte).
+type Children = Arc<Mutex<BTreeMap<(String, String), Child>>>;
 
 /// The harness's counters and latency histogram, with a registry holding them.
 /// Share it through an `Arc`; every method takes `&self`.
 #[derive(Debug)]
 pub struct HarnessMetrics {
-    requests: Family<Labels, Counter>,
-    passed: Family<Labels, Counter>,
-    failed: Family<Labels, Counter>,
-    latency: Family<Labels, Histogram>,
+    children: Children,
     registry: Registry,
 }
 
@@ -46,14 +60,15 @@ impl Default for HarnessMetrics {
     }
 }
 
+/// What a registry holds of the harness metrics: the four families.
+#[derive(Debug)]
+struct Families(Children);
+
 impl HarnessMetrics {
     /// The four families, registered in a registry of their own.
     pub fn new() -> HarnessMetrics {
         let mut metrics = HarnessMetrics {
-            requests: Family::default(),
-            passed: Family::default(),
-            failed: Family::default(),
-            latency: Family::new_with_constructor(latency_histogram),
+            children: Children::default(),
             registry: Registry::default(),
         };
         let mut registry = Registry::default();
@@ -70,55 +85,77 @@ impl HarnessMetrics {
     /// Registers the four families in another `registry` too (a server's, such as
     /// the gateway's); both registries show the same values.
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "lab_harness_requests",
-            "Benchmark prompts sent to a team's model",
-            self.requests.clone(),
-        );
-        registry.register(
-            "lab_harness_pass",
-            "Benchmark prompts whose response passed",
-            self.passed.clone(),
-        );
-        registry.register(
-            "lab_harness_fail",
-            "Benchmark prompts whose response failed or whose request erred",
-            self.failed.clone(),
-        );
-        registry.register(
-            "lab_harness_latency_ms",
-            "Latency of benchmark prompts, in milliseconds",
-            self.latency.clone(),
-        );
+        registry.register_collector(Box::new(Families(self.children.clone())));
+    }
+
+    fn with_child(&self, suite: &str, team: &str, f: impl FnOnce(&Child)) {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        f(children
+            .entry((suite.to_owned(), team.to_owned()))
+            .or_default());
     }
 
     /// Creates `suite`'s series at zero, so that they exist from the first scrape.
     pub fn init_suite(&self, suite: &Suite) {
-        let labels = Labels {
-            scenario_id: suite.id.to_owned(),
-            team: suite.team.to_owned(),
-        };
-        drop(self.requests.get_or_create(&labels));
-        drop(self.passed.get_or_create(&labels));
-        drop(self.failed.get_or_create(&labels));
-        drop(self.latency.get_or_create(&labels));
+        self.with_child(suite.id, suite.team, |_| ());
     }
 
     /// Counts one result: a request, a pass or a fail, and its latency.
     pub fn record(&self, result: &HarnessResult) {
-        let labels = Labels {
-            scenario_id: result.scenario_id.clone(),
-            team: result.team.clone(),
+        self.with_child(&result.scenario_id, &result.team, |child| {
+            child.requests.inc();
+            if result.passed {
+                child.passed.inc();
+            } else {
+                child.failed.inc();
+            }
+            child.latency.observe(result.latency_ms);
+        });
+    }
+}
+
+/// Which counter of a child a family shows.
+type CounterOf = fn(&Child) -> &Counter;
+
+impl Collector for Families {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let children = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let labels = |(suite, team): &(String, String)| {
+            [("scenario_id", suite.clone()), ("team", team.clone())]
         };
-        self.requests.get_or_create(&labels).inc();
-        if result.passed {
-            self.passed.get_or_create(&labels).inc();
-        } else {
-            self.failed.get_or_create(&labels).inc();
+        let counters: [(&str, &str, CounterOf); 3] = [
+            (
+                "lab_harness_requests",
+                "Benchmark prompts sent to a team's model.",
+                |c| &c.requests,
+            ),
+            (
+                "lab_harness_pass",
+                "Benchmark prompts whose response passed.",
+                |c| &c.passed,
+            ),
+            (
+                "lab_harness_fail",
+                "Benchmark prompts whose response failed or whose request erred.",
+                |c| &c.failed,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (key, child) in children.iter() {
+                counter(child).encode(family.encode_family(&labels(key))?)?;
+            }
         }
-        self.latency
-            .get_or_create(&labels)
-            .observe(result.latency_ms);
+        let mut family = encoder.encode_descriptor(
+            "lab_harness_latency_ms",
+            "Latency of benchmark prompts, in milliseconds.",
+            None,
+            MetricType::Histogram,
+        )?;
+        for (key, child) in children.iter() {
+            child.latency.encode(family.encode_family(&labels(key))?)?;
+        }
+        Ok(())
     }
 }
 

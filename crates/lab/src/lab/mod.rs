@@ -7,9 +7,12 @@
 //! lock, and reads the time from an injected [`Clock`].
 
 mod backfill;
+mod battery;
 mod clients;
+pub(crate) mod prompt;
 
 pub use backfill::{BackfillPlan, backfill};
+pub use battery::PastBattery;
 pub use clients::ClientEvent;
 
 use std::fs::File;
@@ -83,6 +86,17 @@ impl Pod {
         match self.gateway.as_mut().map(|route| &mut route.counts) {
             Some(GatewayCounts::Journal(journal)) => std::mem::take(journal),
             _ => Vec::new(),
+        }
+    }
+
+    /// Counts a request the gateway answered for this pod's team, with its HTTP
+    /// status and milliseconds, where the pod's scenario traffic is counted.
+    fn count_at_gateway(&mut self, status: u16, millis: f64) {
+        if let Some(route) = &mut self.gateway {
+            match &mut route.counts {
+                GatewayCounts::Metrics(metrics) => metrics.observe(&route.team, status, millis),
+                GatewayCounts::Journal(journal) => journal.push((status, millis)),
+            }
         }
     }
 
@@ -373,42 +387,77 @@ impl Lab {
     ///
     /// Refused unless the plan starts at the clock's epoch (its time zero), ends no
     /// later than the clock's present, and every pod still stands at time zero.
-    pub fn history(&self, plan: &BackfillPlan) -> Result<BackfillWriter, String> {
+    ///
+    /// With `spill`, the history's points go to temporary files in that directory as
+    /// it is simulated, a span of scrapes at a time (see [`BackfillWriter::spill`]),
+    /// so that memory holds a span, not the history.
+    ///
+    /// With `battery`, the benchmark battery's runs before the seam are played too (see
+    /// [`PastBattery`]): their harness series join the gateway's scrapes, their lines
+    /// are left in `battery.lines`.
+    pub fn history(
+        &self,
+        plan: &BackfillPlan,
+        spill: Option<&Path>,
+        battery: Option<&mut PastBattery<'_>>,
+    ) -> io::Result<BackfillWriter> {
         let epoch = self.clock.epoch_unix_secs();
         if (plan.start_unix_secs - epoch).abs() > 0.001 {
-            return Err(format!(
+            return Err(io::Error::other(format!(
                 "a history starts at the lab's epoch ({epoch}), not at {}",
                 plan.start_unix_secs
-            ));
+            )));
         }
         if SimTime::from_duration(plan.duration) > self.clock.now() {
-            return Err(format!(
+            return Err(io::Error::other(format!(
                 "a history of {:?} ends after the lab's present ({})",
                 plan.duration,
                 self.clock.now()
-            ));
+            )));
         }
         let mut guards: Vec<MutexGuard<'_, Pod>> = (self.pods.iter())
             .map(|p| p.lock().unwrap_or_else(|e| e.into_inner()))
             .collect();
         if guards.iter().any(|p| p.now != SimTime::ZERO) {
-            return Err("a history is simulated before the lab serves".to_owned());
+            return Err(io::Error::other(
+                "a history is simulated before the lab serves",
+            ));
         }
         let mut pods: Vec<&mut Pod> = guards.iter_mut().map(|g| &mut **g).collect();
-        Ok(backfill::scrape(
+        backfill::scrape(
             &mut pods,
             &self.gateway,
             plan,
             backfill::threads(),
-        ))
+            spill,
+            battery,
+        )
     }
 
     /// [`Lab::history`] written to `out` as timestamped OpenMetrics: first to
     /// [`partial_path`]`(out)`, renamed to `out` once whole, so that a reader waiting
     /// for `out` never sees half a file. Returns the number of samples.
+    ///
+    /// The history is spilled as it is simulated to unnamed temporary files beside
+    /// `out` (as much again on disk as `out` takes, until it is written), so a day of
+    /// history takes the memory of an hour.
     pub fn write_history(&self, plan: &BackfillPlan, out: &Path) -> io::Result<u64> {
-        let writer = self.history(plan).map_err(io::Error::other)?;
+        self.write_history_with(plan, out, None)
+    }
+
+    /// [`Lab::write_history`] with the battery's past runs (see [`Lab::history`]).
+    pub fn write_history_with(
+        &self,
+        plan: &BackfillPlan,
+        out: &Path,
+        battery: Option<&mut PastBattery<'_>>,
+    ) -> io::Result<u64> {
         let partial = partial_path(out);
+        let dir = match out.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let writer = self.history(plan, Some(dir), battery)?;
         let mut file = BufWriter::with_capacity(1 << 20, File::create(&partial)?);
         let samples = writer.write(&mut file)?;
         file.into_inner().map_err(|e| e.into_error())?.sync_all()?;

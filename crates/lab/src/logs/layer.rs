@@ -18,8 +18,9 @@ use tracing_subscriber::layer::{Context, Layer};
 use super::push::Entry;
 use super::shipper::Msg;
 
-/// The target prefix of the events shipped to Loki.
-const CRATE_TARGET: &str = "vllm_sim";
+/// The target prefixes of the events shipped to Loki: the binary's crate, and the lab
+/// crate (gateway, battery, lab), whose events carry its own name.
+const CRATE_TARGETS: [&str; 2] = ["vllm_sim_lab", "vllm_sim"];
 
 /// A [`Layer`] that queues each `vllm_sim` event as a Loki line: `LEVEL target: message
 /// key=value ...`, labelled with its component (`gateway`, `bench`, `lab`...) and level.
@@ -53,6 +54,7 @@ impl<S: Subscriber> Layer<S> for LokiLayer {
             component,
             level: level_label(*meta.level()),
             line: format_line(event),
+            past: false,
         };
         if self.tx.try_send(Msg::Line(entry)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -64,8 +66,11 @@ impl<S: Subscriber> Layer<S> for LokiLayer {
 /// (`vllm_sim::gateway::route` → `gateway`), or the subcommand for the command line's
 /// modules (`vllm_sim::cli::bench` → `bench`); `main` for the root itself, `None` for
 /// targets outside the crate.
-fn component(target: &'static str) -> Option<&'static str> {
-    let rest = target.strip_prefix(CRATE_TARGET)?;
+pub(super) fn component(target: &'static str) -> Option<&'static str> {
+    let rest = CRATE_TARGETS.iter().find_map(|crate_target| {
+        let rest = target.strip_prefix(crate_target)?;
+        (rest.is_empty() || rest.starts_with("::")).then_some(rest)
+    })?;
     if rest.is_empty() {
         return Some("main");
     }
@@ -154,6 +159,8 @@ mod tests {
         assert_eq!(component("vllm_sim::cli::bench"), Some("bench"));
         assert_eq!(component("vllm_sim::cli"), Some("cli"));
         assert_eq!(component("vllm_sim"), Some("main"));
+        assert_eq!(component("vllm_sim_lab::bench::run"), Some("bench"));
+        assert_eq!(component("vllm_sim_lab::gateway"), Some("gateway"));
         assert_eq!(component("vllm_sim_tests::x"), None);
         assert_eq!(component("ureq::unversioned"), None);
         assert_eq!(component("log"), None);

@@ -4,6 +4,7 @@
 //!
 //! - [`layer`]: the [`LokiLayer`], which turns events into lines without blocking.
 //! - [`push`]: the JSON body of Loki's push API.
+//! - [`history`]: a history's past lines, pushed with their own timestamps.
 //! - [`shipper`]: the thread that batches, POSTs and retries, and the [`LogGuard`].
 //! - [`console`]: stderr: colours only on a terminal without `NO_COLOR`, and progress
 //!   bars kept below the log lines.
@@ -11,6 +12,7 @@
 //! Plain `http://` only (the HTTP client is built without TLS), JSON only (no protobuf).
 
 mod console;
+pub mod history;
 mod layer;
 mod push;
 #[cfg(any(test, feature = "testing"))]

@@ -23,6 +23,9 @@ pub(super) struct Entry {
     pub(super) level: &'static str,
     /// The text Loki stores and the panel's line filter matches.
     pub(super) line: String,
+    /// Whether the line is of a lab's simulated past (see [`super::history`]): such
+    /// lines go in streams of their own, labelled `history="true"`.
+    pub(super) past: bool,
 }
 
 #[derive(Serialize)]
@@ -43,18 +46,23 @@ struct Labels<'a> {
     app: &'a str,
     component: &'a str,
     level: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<&'a str>,
 }
 
-/// The JSON push body for `entries`: one stream per (component, level), streams in label
-/// order, values sorted by timestamp (stable, so equal timestamps keep arrival order).
+/// The JSON push body for `entries`: one stream per (component, level), and per the
+/// same for lines of the simulated past, streams in label order, values sorted by timestamp (stable, so equal timestamps keep arrival order).
 pub(super) fn body(entries: &[Entry]) -> Vec<u8> {
-    let mut groups: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
+    let mut groups: BTreeMap<(bool, &str, &str), Vec<&Entry>> = BTreeMap::new();
     for e in entries {
-        groups.entry((e.component, e.level)).or_default().push(e);
+        groups
+            .entry((e.past, e.component, e.level))
+            .or_default()
+            .push(e);
     }
     let streams = groups
         .into_iter()
-        .map(|((component, level), mut group)| {
+        .map(|((past, component, level), mut group)| {
             group.sort_by_key(|e| e.unix_nanos);
             Stream {
                 stream: Labels {
@@ -62,6 +70,7 @@ pub(super) fn body(entries: &[Entry]) -> Vec<u8> {
                     app: APP,
                     component,
                     level,
+                    history: past.then_some("true"),
                 },
                 values: group
                     .into_iter()
@@ -84,6 +93,7 @@ mod tests {
             component,
             level,
             line: line.to_owned(),
+            past: false,
         }
     }
 

@@ -171,6 +171,27 @@ pub(super) fn spawn(
     Ok((tx, dropped, guard))
 }
 
+/// Pushes `entries` to `push_url` now, from this thread, in batches of
+/// `options.batch_size` with the shipper's retries: how many lines were delivered.
+pub(super) fn push_now(push_url: String, options: &ShipperOptions, entries: &[Entry]) -> usize {
+    let shipper = Shipper {
+        push_url,
+        agent: ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(options.request_timeout))
+                .build(),
+        ),
+        options: options.clone(),
+        dropped: Arc::default(),
+        reported_drops: 0,
+    };
+    (entries.chunks(options.batch_size.max(1)))
+        .filter(|batch| shipper.ship_with_retry(batch, None))
+        .map(<[Entry]>::len)
+        .sum()
+}
+
 struct Shipper {
     push_url: String,
     agent: ureq::Agent,
@@ -208,7 +229,7 @@ impl Shipper {
                         }
                     }
                     for chunk in batch.chunks(self.options.batch_size.max(1)) {
-                        self.ship_with_retry(chunk, Some(deadline));
+                        let _ = self.ship_with_retry(chunk, Some(deadline));
                     }
                     self.report_drops();
                     let _ = ack.send(());
@@ -229,7 +250,7 @@ impl Shipper {
     /// Ships and empties `batch` (nothing to do when empty).
     fn ship(&mut self, batch: &mut Vec<Entry>, deadline: Option<Instant>) {
         if !batch.is_empty() {
-            self.ship_with_retry(batch, deadline);
+            let _ = self.ship_with_retry(batch, deadline);
             batch.clear();
         }
         self.report_drops();
@@ -237,19 +258,19 @@ impl Shipper {
 
     /// Pushes one batch, retrying with doubling backoff until it is delivered, rejected,
     /// out of attempts or past `deadline`; a batch that is not delivered is dropped.
-    fn ship_with_retry(&self, batch: &[Entry], deadline: Option<Instant>) {
+    fn ship_with_retry(&self, batch: &[Entry], deadline: Option<Instant>) -> bool {
         let body = push::body(batch);
         let mut backoff = self.options.first_backoff;
         let mut attempt = 1;
         loop {
             let reason = match self.push(&body) {
-                Outcome::Delivered => return,
+                Outcome::Delivered => return true,
                 Outcome::Reject(reason) => {
                     eprintln!(
                         "vllm-sim: Loki rejected {} log lines ({reason}); dropped",
                         batch.len()
                     );
-                    return;
+                    return false;
                 }
                 Outcome::Retry(reason) => reason,
             };
@@ -261,7 +282,7 @@ impl Shipper {
                     batch.len(),
                     self.push_url
                 );
-                return;
+                return false;
             }
             thread::sleep(backoff);
             backoff = backoff.saturating_mul(2);

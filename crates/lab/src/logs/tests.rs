@@ -313,3 +313,99 @@ fn urls_must_be_plain_http_with_a_host() {
     let https = push_url("https://loki:3100").unwrap_err().to_string();
     assert!(https.contains("https is not supported"), "{https}");
 }
+
+/// A history's past lines go to Loki at once, with their own timestamps, in streams
+/// of their own (`history="true"`), in time order per stream, in batches; those older
+/// than Loki accepts are left out; a 503 is retried.
+#[test]
+fn past_lines_are_pushed_with_their_own_timestamps() {
+    let loki = Receiver::start(&[503]);
+    let now = now_nanos();
+    let hour = 3_600_000_000_000u128;
+    let line = |hours_ago: u128, target, level, message: &str| history::PastLine {
+        unix_nanos: now - hours_ago * hour,
+        target,
+        level,
+        message: message.to_owned(),
+    };
+    let lines = [
+        line(170, "vllm_sim_lab::bench::run", "info", "too old for Loki"),
+        line(2, "vllm_sim_lab::bench::run", "info", "benchmark finished"),
+        line(3, "vllm_sim_lab::bench::run", "info", "benchmark started"),
+        line(
+            3,
+            "vllm_sim::cli::run",
+            "info",
+            "phase busy begins at t=0.000s",
+        ),
+        line(
+            1,
+            "vllm_sim_lab::bench::run",
+            "warn",
+            "harness request failed",
+        ),
+    ];
+    let options = ShipperOptions {
+        batch_size: 2,
+        ..options()
+    };
+    let pushed = history::push(&loki.url, &lines, now, &options).unwrap();
+    assert_eq!(
+        pushed,
+        history::Pushed {
+            delivered: 4,
+            too_old: 1,
+            failed: 0
+        }
+    );
+    let requests = loki.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "two batches of two, the first retried once"
+    );
+    let mut streams: std::collections::BTreeMap<String, Vec<(u128, String)>> = Default::default();
+    for request in requests.iter().filter(|r| r.status == 204) {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        for stream in body["streams"].as_array().unwrap() {
+            assert_eq!(stream["stream"]["history"], "true", "{stream}");
+            assert_eq!(stream["stream"]["namespace"], "platform");
+            let key = format!(
+                "{}/{}",
+                stream["stream"]["component"].as_str().unwrap(),
+                stream["stream"]["level"].as_str().unwrap()
+            );
+            for value in stream["values"].as_array().unwrap() {
+                let at: u128 = value[0].as_str().unwrap().parse().unwrap();
+                streams
+                    .entry(key.clone())
+                    .or_default()
+                    .push((at, value[1].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let texts = |key: &str| -> Vec<String> {
+        let values = &streams[key];
+        assert!(
+            values.windows(2).all(|w| w[0].0 <= w[1].0),
+            "{key} in order"
+        );
+        values.iter().map(|(_, t)| t.clone()).collect()
+    };
+    assert_eq!(
+        texts("bench/info"),
+        [
+            "INFO vllm_sim_lab::bench::run: benchmark started",
+            "INFO vllm_sim_lab::bench::run: benchmark finished"
+        ]
+    );
+    assert_eq!(
+        texts("run/info"),
+        ["INFO vllm_sim::cli::run: phase busy begins at t=0.000s"]
+    );
+    assert_eq!(
+        texts("bench/warn"),
+        ["WARN vllm_sim_lab::bench::run: harness request failed"]
+    );
+    assert_eq!(streams["bench/info"][0].0, now - 3 * hour);
+}

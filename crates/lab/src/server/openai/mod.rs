@@ -25,6 +25,7 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::lab::prompt::seed_of;
 use crate::lab::{ClientEvent, PodHandle, Refused};
 use response::{Choice, Completion, Delta, Message, ModelCard, ModelList, Usage};
 use stream::{AbortGuard, SseBody};
@@ -295,16 +296,6 @@ fn chat_job(r: ChatRequest, pod: &PodHandle) -> Result<Job, ApiError> {
         &r.sampling,
         pod,
     )
-}
-
-/// A stable hash of a prompt's JSON values.
-fn seed_of<'a>(parts: impl IntoIterator<Item = &'a Value>) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut hasher = DefaultHasher::new();
-    for part in parts {
-        part.to_string().hash(&mut hasher);
-    }
-    hasher.finish()
 }
 
 /// vLLM checks the model before anything in the request but its JSON shape: an

@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::lab::prompt::text_tokens;
+
 /// `POST /v1/completions`.
 #[derive(Debug, Deserialize)]
 pub(super) struct CompletionRequest {
@@ -133,14 +135,6 @@ pub(super) struct Message {
 pub(super) struct StreamOptions {
     #[serde(default)]
     pub(super) include_usage: bool,
-}
-
-/// Approximate prompt tokens of some text: about four characters a token, as
-/// OpenAI's rule of thumb for English (the simulator has no tokenizer).
-pub(super) fn text_tokens(text: &str) -> u32 {
-    u32::try_from(text.chars().count().div_ceil(4))
-        .unwrap_or(u32::MAX)
-        .max(1)
 }
 
 /// Prompt tokens of a completion `prompt`: a string, strings, or token ids.
