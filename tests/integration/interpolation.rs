@@ -23,28 +23,7 @@
 use serde_json::{Value, json};
 use vllm_sim::rig::dashboard;
 use vllm_sim::rig::interpolate::{Scope, variables};
-use vllm_sim_tests::grafana_data;
-
-/// xorshift64*: the same cases on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use vllm_sim_tests::grafana_data::{self, Rng};
 
 const NAMES: &[&str] = &["app", "apps", "job", "pod", "model_1", "x"];
 

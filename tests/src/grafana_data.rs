@@ -101,3 +101,60 @@ pub fn logql_errors(exprs: &[&str]) -> Option<Vec<Vec<LogqlError>>> {
             .collect(),
     )
 }
+
+/// The differential tests' cases, seeded: xorshift64*, the same cases on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn bits(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.bits() % n as u64) as usize
+    }
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    /// A float in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.bits() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// One of `items`.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+    /// A value a panel might hold: small integers (repeats), round numbers, floats of
+    /// any size and sign, zero and the infinities.
+    pub fn value(&mut self) -> f64 {
+        match self.below(10) {
+            0 => self.below(5) as f64,
+            1 => self.pick(&[0.0, 1.0, -1.0, 0.5, 2.25, 50.0, 80.0, 90.0, 100.0]),
+            2 => self.pick(&[f64::INFINITY, f64::NEG_INFINITY]),
+            3 => (self.unit() * 200.0 - 100.0).round() / 4.0,
+            _ => {
+                let magnitude = 10f64.powi(self.below(24) as i32 - 9);
+                let v = self.unit() * 10.0 * magnitude;
+                if self.chance(20) { -v } else { v }
+            }
+        }
+    }
+    /// A series: 0-8 values, some null (NaN).
+    pub fn series(&mut self) -> Vec<f64> {
+        let n = self.below(9);
+        (0..n)
+            .map(|_| {
+                if self.chance(15) {
+                    f64::NAN
+                } else {
+                    self.value()
+                }
+            })
+            .collect()
+    }
+}
