@@ -9,7 +9,8 @@
 //! - [`catalogue`]: vLLM's metrics as data, per version profile.
 //! - [`metrics`]: turns engine events into the catalogue's metrics, the gateway's and
 //!   the benchmark harness's too.
-//! - [`exposition`]: encodes metrics in Prometheus text 0.0.4 or OpenMetrics.
+//! - [`exposition`]: encodes metrics in Prometheus text 0.0.4 or OpenMetrics, line by
+//!   line into a text body or straight into a backfill.
 
 pub mod catalogue;
 pub mod clock;

@@ -1,10 +1,11 @@
 //! Timestamped OpenMetrics for `promtool tsdb create-blocks-from openmetrics`.
 //!
-//! A backfill is a series of scrapes of several targets. Each scrape body (OpenMetrics,
-//! from [`super::encode`]) is split into its families and metric points, stamped with
-//! the scrape time and the labels Prometheus would attach (`job`, `instance`, `app`),
-//! and kept in memory. [`BackfillWriter::write`] then prints what promtool requires:
-//! each family once, its metrics one after another, each metric's points in time order.
+//! A backfill is a series of scrapes of several targets. Each scrape is told to the
+//! writer as it is encoded ([`BackfillWriter::scrape`] is a [`Sink`]): family by
+//! family, metric by metric, each sample stamped with the scrape time and the labels
+//! Prometheus would attach (`job`, `instance`, `app`), and kept in memory.
+//! [`BackfillWriter::write`] then prints what promtool requires: each family once, its
+//! metrics one after another, each metric's points in time order.
 //!
 //! A long backfill need not stay in memory: [`BackfillWriter::spill`] writes every
 //! point kept so far, already printed, to an unnamed temporary file and forgets it,
@@ -18,17 +19,27 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use super::Sink;
+
 /// Collects scrapes and writes them as one OpenMetrics document.
 #[derive(Debug, Default)]
 pub struct BackfillWriter {
-    families: Vec<Family>,
-    by_name: HashMap<String, usize>,
+    families: Families,
     /// Per target, what each line of its last scrape resolved to. A target's scrapes
     /// repeat the same lines in the same order, so most lines are found here by one
-    /// comparison, without parsing, hashing or allocating.
+    /// comparison, without hashing or allocating.
     last_scrape: HashMap<String, Vec<Resolved>>,
     /// The temporary files spilled points went to (a merged writer keeps its parts').
     spills: Vec<Spill>,
+    /// Where each line of a scrape is written before it is kept.
+    line: String,
+}
+
+/// The families in first-seen order, and where each name is.
+#[derive(Debug, Default)]
+struct Families {
+    list: Vec<Family>,
+    by_name: HashMap<String, usize>,
 }
 
 /// A temporary file of printed sample lines, removed when dropped.
@@ -47,8 +58,9 @@ struct Segment {
     samples: u64,
 }
 
-/// One metric family: its HELP/TYPE lines and its metrics in first-seen order.
-#[derive(Debug)]
+/// One metric family: its HELP/TYPE lines and its metrics in first-seen order (a
+/// metric is known by its first series and its target).
+#[derive(Debug, Default)]
 struct Family {
     header: String,
     metrics: Vec<Metric>,
@@ -79,7 +91,7 @@ struct Sample {
 /// What a line of a scrape resolved to: a family header, or one series of a metric.
 #[derive(Debug)]
 struct Resolved {
-    /// The line (header) or the text before its value (sample).
+    /// The header, or the series (the sample line before its value).
     text: String,
     family: usize,
     /// The metric and series, for sample lines.
@@ -92,53 +104,22 @@ impl BackfillWriter {
         BackfillWriter::default()
     }
 
-    /// Adds one target's scrape `body` (OpenMetrics) taken at `millis` (Unix ms);
+    /// Takes one scrape of a target, at `millis` (Unix ms), told to the returned sink;
     /// `target_labels` (e.g. `app="x",instance="h:1",job="vllm"`) join every sample.
-    pub fn add_scrape(&mut self, body: &str, target_labels: &str, millis: i64) {
-        let mut cache = self.last_scrape.remove(target_labels).unwrap_or_default();
-        let mut family = None;
-        for (k, line) in body.lines().enumerate() {
-            if line == "# EOF" {
-                break;
-            }
-            let header = line.starts_with("# ");
-            let (text, value) = if header {
-                (line, "")
-            } else {
-                match line.rsplit_once(' ') {
-                    Some(parts) => parts,
-                    None => continue,
-                }
-            };
-            let cached = cache.get(k).filter(|c| c.text == text);
-            let resolved = match cached {
-                Some(c) => (c.family, c.series),
-                None => {
-                    let resolved = if header {
-                        (self.header(line), None)
-                    } else if let Some(f) = family {
-                        (f, Some(self.series(f, text, target_labels)))
-                    } else {
-                        continue;
-                    };
-                    let entry = Resolved {
-                        text: text.to_owned(),
-                        family: resolved.0,
-                        series: resolved.1,
-                    };
-                    match cache.get_mut(k) {
-                        Some(slot) => *slot = entry,
-                        None => cache.push(entry),
-                    }
-                    resolved
-                }
-            };
-            family = Some(resolved.0);
-            if let Some((metric, series)) = resolved.1 {
-                self.families[resolved.0].metrics[metric].push(millis, series, value);
-            }
+    pub fn scrape<'a>(&'a mut self, target_labels: &'a str, millis: i64) -> Scrape<'a> {
+        Scrape {
+            families: &mut self.families,
+            cache: self
+                .last_scrape
+                .entry(target_labels.to_owned())
+                .or_default(),
+            buffer: &mut self.line,
+            target: target_labels,
+            millis,
+            line: 0,
+            family: None,
+            metric: None,
         }
-        self.last_scrape.insert(target_labels.to_owned(), cache);
     }
 
     /// Joins writers that saw different targets into one: families in the order the
@@ -149,13 +130,13 @@ impl BackfillWriter {
         for part in parts {
             let base = merged.spills.len() as u32;
             merged.spills.extend(part.spills);
-            let mut names = vec![String::new(); part.families.len()];
-            for (name, index) in part.by_name {
+            let mut names = vec![String::new(); part.families.list.len()];
+            for (name, index) in part.families.by_name {
                 names[index] = name;
             }
-            for (name, family) in names.iter().zip(part.families) {
-                let index = merged.family(name);
-                let into = &mut merged.families[index];
+            for (name, family) in names.iter().zip(part.families.list) {
+                let index = merged.families.index(name);
+                let into = &mut merged.families.list[index];
                 if into.header.is_empty() {
                     into.header = family.header;
                 }
@@ -177,8 +158,8 @@ impl BackfillWriter {
 
     /// Adds the `up` sample Prometheus records for every scrape.
     pub fn add_up(&mut self, target_labels: &str, millis: i64, up: bool) {
-        let index = self.family("up");
-        let family = &mut self.families[index];
+        let index = self.families.index("up");
+        let family = &mut self.families.list[index];
         if family.header.is_empty() {
             family.header = "# HELP up The scraping was successful.\n# TYPE up gauge\n".to_owned();
         }
@@ -194,7 +175,7 @@ impl BackfillWriter {
     pub fn write(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut samples = 0;
         let mut stamp = Stamp::default();
-        for family in &self.families {
+        for family in &self.families.list {
             out.write_all(family.header.as_bytes())?;
             for metric in &family.metrics {
                 for segment in &metric.spilled {
@@ -232,7 +213,7 @@ impl BackfillWriter {
         (&spill.file).seek(SeekFrom::Start(spill.len))?;
         let mut out = BufWriter::with_capacity(1 << 20, &spill.file);
         let mut stamp = Stamp::default();
-        for metric in self.families.iter_mut().flat_map(|f| &mut f.metrics) {
+        for metric in self.families.list.iter_mut().flat_map(|f| &mut f.metrics) {
             if metric.samples.is_empty() {
                 continue;
             }
@@ -254,57 +235,120 @@ impl BackfillWriter {
         }
         out.flush()
     }
+}
 
-    /// The family a `# HELP`/`# TYPE`/`# UNIT` line belongs to, its header kept once.
-    fn header(&mut self, line: &str) -> usize {
-        let mut words = line[2..].splitn(3, ' ');
-        let (kind, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        let index = self.family(name);
-        let header = &mut self.families[index].header;
-        if !header.contains(&format!("# {kind} ")) {
-            header.push_str(line);
-            header.push('\n');
+/// One scrape of one target being told to a [`BackfillWriter`].
+#[derive(Debug)]
+pub struct Scrape<'a> {
+    families: &'a mut Families,
+    /// What each line of the target's previous scrape resolved to.
+    cache: &'a mut Vec<Resolved>,
+    /// Where the line being told is written.
+    buffer: &'a mut String,
+    target: &'a str,
+    millis: i64,
+    /// The lines told so far (headers and samples).
+    line: usize,
+    family: Option<usize>,
+    /// The current metric, `None` when a new one begins.
+    metric: Option<usize>,
+}
+
+impl Scrape<'_> {
+    /// Keeps what line `self.line` resolved to for the next scrape, and moves on.
+    fn resolved(&mut self, text: &str, family: usize, series: Option<(usize, u32)>) {
+        let entry = Resolved {
+            text: text.to_owned(),
+            family,
+            series,
+        };
+        match self.cache.get_mut(self.line) {
+            Some(slot) => *slot = entry,
+            None => self.cache.push(entry),
         }
-        index
     }
 
-    /// The metric and series of sample text `name{labels}` of family `family`.
-    fn series(&mut self, family: usize, text: &str, target_labels: &str) -> (usize, u32) {
-        let (name, labels) = match text.split_once('{') {
-            Some((name, labels)) => (name, labels.trim_end_matches('}')),
-            None => (text, ""),
-        };
-        let key = format!("{}|{target_labels}", without_le(labels));
-        let family = &mut self.families[family];
-        let metric = family.metric(&key);
-        let full = if labels.is_empty() {
-            format!("{name}{{{target_labels}}}")
-        } else {
-            format!("{name}{{{labels},{target_labels}}}")
-        };
-        let m = &mut family.metrics[metric];
-        let series = match m.series.iter().position(|s| *s == full) {
-            Some(i) => i,
+    /// The line's resolution in the previous scrape, when it was the same text.
+    fn cached(&self, text: &str) -> Option<&Resolved> {
+        self.cache.get(self.line).filter(|c| c.text == text)
+    }
+}
+
+impl Sink for Scrape<'_> {
+    fn family(&mut self, name: &str, header: impl FnOnce(&mut String)) {
+        let mut text = std::mem::take(self.buffer);
+        text.clear();
+        header(&mut text);
+        let header = text.as_str();
+        let index = match self.cached(header) {
+            Some(c) => c.family,
             None => {
-                m.series.push(full);
-                m.series.len() - 1
+                let index = self.families.index(name);
+                let family = &mut self.families.list[index];
+                if family.header.is_empty() {
+                    family.header = header.to_owned();
+                }
+                self.resolved(header, index, None);
+                index
             }
         };
-        (metric, series as u32)
+        *self.buffer = text;
+        self.family = Some(index);
+        self.metric = None;
+        self.line += 1;
     }
 
-    fn family(&mut self, name: &str) -> usize {
+    fn metric(&mut self) {
+        self.metric = None;
+    }
+
+    fn sample(&mut self, line: impl FnOnce(&mut String) -> usize) {
+        let Some(f) = self.family else {
+            return;
+        };
+        let mut text = std::mem::take(self.buffer);
+        text.clear();
+        let value_at = line(&mut text);
+        let (series, value) = text.split_at_checked(value_at).unwrap_or((&text, ""));
+        let (series, value) = (series.trim_end(), value.trim_end_matches('\n'));
+        let (metric, index) = match self.cached(series).and_then(|c| c.series) {
+            Some(resolved) => resolved,
+            None => {
+                let family = &mut self.families.list[f];
+                let metric = match self.metric {
+                    Some(m) => m,
+                    None => family.metric(&format!("{series}|{}", self.target)),
+                };
+                let full = with_target(series, self.target);
+                let m = &mut family.metrics[metric];
+                let index = match m.series.iter().position(|s| *s == full) {
+                    Some(i) => i,
+                    None => {
+                        m.series.push(full);
+                        m.series.len() - 1
+                    }
+                };
+                let resolved = (metric, index as u32);
+                self.resolved(series, f, Some(resolved));
+                resolved
+            }
+        };
+        self.metric = Some(metric);
+        self.families.list[f].metrics[metric].push(self.millis, index, value);
+        *self.buffer = text;
+        self.line += 1;
+    }
+}
+
+impl Families {
+    /// The family called `name`, added on first sight.
+    fn index(&mut self, name: &str) -> usize {
         if let Some(&i) = self.by_name.get(name) {
             return i;
         }
-        self.families.push(Family {
-            header: String::new(),
-            metrics: Vec::new(),
-            by_key: HashMap::new(),
-        });
-        self.by_name
-            .insert(name.to_owned(), self.families.len() - 1);
-        self.families.len() - 1
+        self.list.push(Family::default());
+        self.by_name.insert(name.to_owned(), self.list.len() - 1);
+        self.list.len() - 1
     }
 }
 
@@ -377,34 +421,13 @@ impl<W: Write> Write for Counted<'_, W> {
     }
 }
 
-/// The label pairs of `labels` without `le`: the metric a bucket line belongs to.
-fn without_le(labels: &str) -> String {
-    split_labels(labels)
-        .filter(|pair| !pair.starts_with("le="))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Splits `a="x",b="y,z"` at the commas between pairs (not those inside quotes).
-fn split_labels(labels: &str) -> impl Iterator<Item = &str> {
-    let mut pairs = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in labels.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                pairs.push(&labels[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+/// `series` (`name` or `name{labels}`) with `target_labels` after its own.
+fn with_target(series: &str, target_labels: &str) -> String {
+    match series.strip_suffix('}') {
+        Some(open) if open.ends_with('{') => format!("{open}{target_labels}}}"),
+        Some(open) => format!("{open},{target_labels}}}"),
+        None => format!("{series}{{{target_labels}}}"),
     }
-    if start < labels.len() {
-        pairs.push(&labels[start..]);
-    }
-    pairs.into_iter()
 }
 
 /// Unix milliseconds as OpenMetrics seconds, e.g. `1732761600.250`.
@@ -415,6 +438,7 @@ fn format_millis(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::read_openmetrics;
 
     const SCRAPE: &str = "# HELP a_seconds Help.\n# TYPE a_seconds histogram\na_seconds_sum{model_name=\"m\"} 1.5\na_seconds_count{model_name=\"m\"} 2\na_seconds_bucket{le=\"1.0\",model_name=\"m\"} 1\na_seconds_bucket{le=\"+Inf\",model_name=\"m\"} 2\n# HELP b Help b.\n# TYPE b counter\nb_total{model_name=\"m\"} 3.0\n# EOF\n";
 
@@ -427,7 +451,7 @@ mod tests {
             (16000, "job=\"j\",instance=\"x\""),
         ] {
             w.add_up(target, t, true);
-            w.add_scrape(SCRAPE, target, t);
+            read_openmetrics(SCRAPE, &mut w.scrape(target, t));
         }
         let mut out = Vec::new();
         assert_eq!(w.write(&mut out).unwrap(), 3 + 3 * 5);
@@ -460,7 +484,7 @@ mod tests {
         for (w, target) in parts.iter_mut().zip([x, y]) {
             for t in [1000, 16000] {
                 w.add_up(target, t, true);
-                w.add_scrape(SCRAPE, target, t);
+                read_openmetrics(SCRAPE, &mut w.scrape(target, t));
             }
         }
         let mut merged = Vec::new();
@@ -469,7 +493,7 @@ mod tests {
         for target in [x, y] {
             for t in [1000, 16000] {
                 single.add_up(target, t, true);
-                single.add_scrape(SCRAPE, target, t);
+                read_openmetrics(SCRAPE, &mut single.scrape(target, t));
             }
         }
         let mut expected = Vec::new();
@@ -491,11 +515,12 @@ mod tests {
             for (w, target) in parts.iter_mut().zip([x, y]) {
                 for t in [1000, 16000, 31000] {
                     w.add_up(target, t, t != 16000);
-                    w.add_scrape(SCRAPE, target, t);
+                    read_openmetrics(SCRAPE, &mut w.scrape(target, t));
                     if spill_after.contains(&t) {
                         w.spill(dir.path()).unwrap();
                         assert!(
                             w.families
+                                .list
                                 .iter()
                                 .all(|f| f.metrics.iter().all(|m| m.samples.is_empty()))
                         );
@@ -513,15 +538,13 @@ mod tests {
     }
 
     #[test]
-    fn label_splitting_respects_quotes() {
+    fn target_labels_join_the_series_own() {
         assert_eq!(
-            without_le("le=\"0.5\",model_name=\"a,b\""),
-            "model_name=\"a,b\""
+            with_target("a{m=\"x\"}", "job=\"j\""),
+            "a{m=\"x\",job=\"j\"}"
         );
-        assert_eq!(
-            split_labels("a=\"x\\\",y\",b=\"z\"").collect::<Vec<_>>(),
-            ["a=\"x\\\",y\"", "b=\"z\""]
-        );
+        assert_eq!(with_target("a", "job=\"j\""), "a{job=\"j\"}");
+        assert_eq!(with_target("a{}", "job=\"j\""), "a{job=\"j\"}");
         assert_eq!(format_millis(1_732_761_600_250), "1732761600.250");
     }
 }

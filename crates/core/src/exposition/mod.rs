@@ -5,13 +5,16 @@
 //! path negotiates; anything else gets the text format. A real Prometheus asks for
 //! OpenMetrics. Pods write their text with [`text`], as vLLM's prometheus_client does;
 //! the lab gateway, which is no vLLM, through the prometheus-client crate
-//! ([`encode`]). [`BackfillWriter`] turns many OpenMetrics scrapes into one
-//! timestamped document.
+//! ([`encode`]). A pod's families are told line by line to a [`Sink`]: a text body, or
+//! a [`BackfillWriter`]'s scrape, which turns many scrapes into one timestamped
+//! document; the crate's text enters a backfill through [`read_openmetrics`].
 
 mod backfill;
+mod sink;
 pub mod text;
 
-pub use backfill::BackfillWriter;
+pub use backfill::{BackfillWriter, Scrape};
+pub use sink::{Sink, read_openmetrics};
 
 use prometheus_client::encoding::{self, prometheus_text};
 use prometheus_client::registry::Registry;

@@ -197,7 +197,7 @@ pub fn header(dialect: Dialect, name: &str, help: &str, kind: &str, out: &mut St
 
 /// Appends one sample line: `name` and `suffix`, `labels` (sorted by name) with `le`
 /// (a bucket bound as [`go_float`] writes it) placed among them when given, and the
-/// value, written with `exponent`.
+/// value, written with `exponent`. Returns where in `out` the value begins.
 pub fn sample(
     name: &str,
     suffix: &str,
@@ -206,7 +206,7 @@ pub fn sample(
     value: f64,
     exponent: Exponent,
     out: &mut String,
-) {
+) -> usize {
     out.push_str(name);
     out.push_str(suffix);
     let mut le = le;
@@ -240,8 +240,10 @@ pub fn sample(
         out.push('}');
     }
     out.push(' ');
+    let value_at = out.len();
     go_float(value, exponent, out);
     out.push('\n');
+    value_at
 }
 
 #[cfg(test)]

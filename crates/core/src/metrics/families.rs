@@ -10,6 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 
 use super::histogram::Histogram;
 use crate::catalogue::{Kind, MetricDef, Profile};
+use crate::exposition::Sink;
 use crate::exposition::text::{Dialect, Exponent, go_float, header, sample};
 
 /// Label pairs, sorted by name as prometheus_client prints them.
@@ -124,8 +125,12 @@ impl Families {
         value
     }
 
-    /// Appends every family in `dialect` (OpenMetrics without its `# EOF`).
-    pub(crate) fn encode(&self, dialect: Dialect, out: &mut String) {
+    /// Tells every family in `dialect` to `sink` (OpenMetrics without its `# EOF`).
+    pub(crate) fn encode(&self, dialect: Dialect, sink: &mut impl Sink) {
+        let mut out = Lines {
+            sink,
+            exponent: self.exponent,
+        };
         for family in self.families.iter() {
             let children = lock(&family.children);
             if children.is_empty() && self.multiprocess {
@@ -137,55 +142,79 @@ impl Families {
                 (Dialect::Text, Kind::Counter) => def.sample_name(),
                 _ => def.name.clone(),
             };
-            header(dialect, &name, &def.help, def.kind.as_str(), out);
+            out.family(dialect, &name, &def.help, def.kind.as_str());
             let inline_created = created && dialect == Dialect::OpenMetrics;
             for c in children.iter() {
-                encode_child(family, c, inline_created, self, out);
+                out.sink.metric();
+                encode_child(family, c, inline_created, self.multiprocess, &mut out);
             }
             // Text puts each family's `_created` series in a gauge family of its own,
             // with the same HELP, right after the family.
             if created && dialect == Dialect::Text {
                 let name = format!("{}_created", def.name);
-                header(dialect, &name, &def.help, "gauge", out);
+                out.family(dialect, &name, &def.help, "gauge");
                 for c in children.iter() {
-                    let e = self.exponent;
-                    sample(&name, "", &c.labels, None, c.created_unix_secs, e, out);
+                    out.sink.metric();
+                    out.sample(&name, "", &c.labels, None, c.created_unix_secs);
                 }
             }
         }
     }
 }
 
-/// Appends one child's samples in prometheus_client's order: a histogram's buckets,
+/// A sink, and how the pod's release writes exponents.
+struct Lines<'a, S> {
+    sink: &'a mut S,
+    exponent: Exponent,
+}
+
+impl<S: Sink> Lines<'_, S> {
+    fn family(&mut self, dialect: Dialect, name: &str, help: &str, kind: &str) {
+        (self.sink).family(name, |out| header(dialect, name, help, kind, out));
+    }
+
+    fn sample(&mut self, name: &str, suffix: &str, labels: &Labels, le: Option<&str>, v: f64) {
+        let e = self.exponent;
+        (self.sink).sample(|out| sample(name, suffix, labels, le, v, e, out));
+    }
+}
+
+/// Writes one child's samples in prometheus_client's order: a histogram's buckets,
 /// `_count` and `_sum`, or from multiprocess files `_sum`, buckets and `_count`.
-fn encode_child(family: &Family, c: &Child, created: bool, style: &Families, out: &mut String) {
-    let (name, labels, e) = (family.def.name.as_str(), &c.labels, style.exponent);
+fn encode_child<S: Sink>(
+    family: &Family,
+    c: &Child,
+    created: bool,
+    multiprocess: bool,
+    out: &mut Lines<'_, S>,
+) {
+    let (name, labels) = (family.def.name.as_str(), &c.labels);
     match &c.value {
-        Value::Counter(v) => sample(name, "_total", labels, None, v.get(), e, out),
-        Value::Gauge(v) => sample(name, "", labels, None, v.get(), e, out),
+        Value::Counter(v) => out.sample(name, "_total", labels, None, v.get()),
+        Value::Gauge(v) => out.sample(name, "", labels, None, v.get()),
         Value::Histogram(h) => {
-            if style.multiprocess {
+            if multiprocess {
                 let (_, sum) = h.visit(|_, _| {});
-                sample(name, "_sum", labels, None, sum, e, out);
+                out.sample(name, "_sum", labels, None, sum);
             }
             let mut le = family.le.iter();
             let (count, sum) = h.visit(|_, n| {
                 let bound = le.next().map(String::as_str);
-                sample(name, "_bucket", labels, bound, n as f64, e, out);
+                out.sample(name, "_bucket", labels, bound, n as f64);
             });
-            sample(name, "_count", labels, None, count as f64, e, out);
-            if !style.multiprocess {
-                sample(name, "_sum", labels, None, sum, e, out);
+            out.sample(name, "_count", labels, None, count as f64);
+            if !multiprocess {
+                out.sample(name, "_sum", labels, None, sum);
             }
         }
         Value::Summary(h) => {
             let (count, sum) = h.visit(|_, _| {});
-            sample(name, "_count", labels, None, count as f64, e, out);
-            sample(name, "_sum", labels, None, sum, e, out);
+            out.sample(name, "_count", labels, None, count as f64);
+            out.sample(name, "_sum", labels, None, sum);
         }
     }
     if created {
-        sample(name, "_created", labels, None, c.created_unix_secs, e, out);
+        out.sample(name, "_created", labels, None, c.created_unix_secs);
     }
 }
 

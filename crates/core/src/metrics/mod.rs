@@ -18,8 +18,8 @@ use std::collections::HashMap;
 
 use crate::catalogue::{LabelSet, MetricDef, Profile, Signal};
 use crate::engine::{EventSink, FinishReason, FinishedRequest, StepStats};
-use crate::exposition::Format;
 use crate::exposition::text::Dialect;
+use crate::exposition::{Format, Sink};
 use families::{Families, Labels, Value};
 
 /// vLLM's `CacheConfig`, as `vllm:cache_config_info` labels it.
@@ -341,6 +341,12 @@ impl VllmMetrics {
                 out.push_str("# EOF\n");
             }
         }
+    }
+
+    /// Tells the pod's families to `sink` as OpenMetrics, without its `# EOF`: a
+    /// backfill's scrape, encoded straight into the backfill.
+    pub fn encode_into(&self, sink: &mut impl Sink) {
+        self.families.encode(Dialect::OpenMetrics, sink);
     }
 
     /// The `model_name` children fed by `signal`, created on first use.

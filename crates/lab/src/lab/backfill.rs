@@ -198,7 +198,7 @@ pub(super) fn scrape(
             body.push_str(&harness_bodies[k]);
             if exposition::encode(&registry, Format::OpenMetrics, &mut body).is_ok() {
                 writer.add_up(&target, millis, true);
-                writer.add_scrape(&body, &target, millis);
+                exposition::read_openmetrics(&body, &mut writer.scrape(&target, millis));
             }
         }
         for history in &mut histories {
@@ -264,7 +264,6 @@ struct PodHistory {
     team: Option<String>,
     /// The (HTTP status, milliseconds) of each request routed since the previous scrape.
     journal: Vec<Vec<(u16, f64)>>,
-    body: String,
 }
 
 impl PodHistory {
@@ -282,7 +281,6 @@ impl PodHistory {
             ]),
             team: spec.team.clone(),
             journal: Vec::with_capacity(SPAN_SCRAPES),
-            body: String::new(),
         }
     }
 
@@ -293,9 +291,7 @@ impl PodHistory {
             pod.advance_to(t);
             self.writer.add_up(&self.target, millis, pod.is_up());
             if let Some(metrics) = pod.metrics() {
-                self.body.clear();
-                metrics.encode(Format::OpenMetrics, &mut self.body);
-                self.writer.add_scrape(&self.body, &self.target, millis);
+                metrics.encode_into(&mut self.writer.scrape(&self.target, millis));
             }
             self.journal.push(pod.take_gateway_journal());
         }
