@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 
-use vllm_sim_lab::lab::{BackfillPlan, backfill};
+use vllm_sim_lab::lab::{BackfillPlan, backfill_spilled};
 
 /// Arguments of `backfill`, as typed.
 #[derive(Debug, Args)]
@@ -80,10 +80,10 @@ pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
         host: args.host,
         gateway_port: args.gateway_port,
     };
-    let started = Instant::now();
-    let writer = backfill(Arc::new(scenario), &plan);
-    // Standard output is line-buffered: one large buffer either way.
-    let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+    // Standard output is line-buffered: one large buffer either way. The file is
+    // made first, so that a path it cannot take fails before the history is simulated.
+    let to_stdout = args.out.as_os_str() == "-";
+    let out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout().lock())
     } else {
         Box::new(
@@ -91,6 +91,16 @@ pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot create {}", args.out.display()))?,
         )
     };
+    let started = Instant::now();
+    // Each hour of scrapes is spilled beside the output (or to the temporary
+    // directory for standard output) as it is simulated: memory holds an hour.
+    let spill_dir = match args.out.parent() {
+        _ if to_stdout => std::env::temp_dir(),
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let writer = backfill_spilled(Arc::new(scenario), &plan, &spill_dir)
+        .with_context(|| format!("cannot spill the history to {}", spill_dir.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
     let samples = writer.write(&mut out)?;
     out.flush()?;

@@ -42,20 +42,21 @@ struct Families {
     by_name: HashMap<String, usize>,
 }
 
-/// A temporary file of printed sample lines, removed when dropped.
+/// A temporary file of spilled points, removed when dropped.
 #[derive(Debug)]
 struct Spill {
     file: File,
     len: u64,
 }
 
-/// A run of one metric's printed lines in a spill file.
+/// A run of one metric's points in a spill file: its samples (16 bytes each, see
+/// [`Points::spill`]), then their values' text.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     spill: u32,
     offset: u64,
-    len: u64,
     samples: u64,
+    values: u64,
 }
 
 /// One metric family: its HELP/TYPE lines and its metrics in first-seen order (a
@@ -72,15 +73,21 @@ struct Family {
 #[derive(Debug, Default)]
 struct Metric {
     series: Vec<String>,
-    /// Its points spilled so far, in time order, before those in [`Metric::samples`].
+    /// Its points spilled so far, in time order, before those in [`Metric::points`].
     spilled: Vec<Segment>,
+    points: Points,
+}
+
+/// Samples in time order and their values' text.
+#[derive(Debug, Default)]
+struct Points {
     samples: Vec<Sample>,
     /// The sample values' text, one after another.
     values: String,
 }
 
 /// One sample: when, which of the metric's series, and where its value ends in
-/// [`Metric::values`] (it starts where the previous one ends).
+/// [`Points::values`] (it starts where the previous one ends).
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     millis: i64,
@@ -168,29 +175,24 @@ impl BackfillWriter {
         if m.series.is_empty() {
             m.series.push(format!("up{{{target_labels}}}"));
         }
-        m.push(millis, 0, if up { "1" } else { "0" });
+        m.points.push(millis, 0, if up { "1" } else { "0" });
     }
 
     /// Writes the document; returns the number of samples written.
     pub fn write(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut samples = 0;
         let mut stamp = Stamp::default();
+        // Spilled runs are read back one at a time into the same buffers.
+        let (mut bytes, mut run) = (Vec::new(), Points::default());
         for family in &self.families.list {
             out.write_all(family.header.as_bytes())?;
             for metric in &family.metrics {
                 for segment in &metric.spilled {
-                    let mut file = &self.spills[segment.spill as usize].file;
-                    file.seek(SeekFrom::Start(segment.offset))?;
-                    let copied = io::copy(&mut file.take(segment.len), out)?;
-                    if copied != segment.len {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "a backfill's spill file is shorter than written",
-                        ));
-                    }
-                    samples += segment.samples;
+                    let file = &self.spills[segment.spill as usize].file;
+                    run.read_back(file, segment, &mut bytes)?;
+                    samples += run.write(&metric.series, out, &mut stamp)?;
                 }
-                samples += metric.write_samples(out, &mut stamp)?;
+                samples += metric.points.write(&metric.series, out, &mut stamp)?;
             }
         }
         out.write_all(b"# EOF\n")?;
@@ -198,8 +200,8 @@ impl BackfillWriter {
     }
 
     /// Moves every point kept in memory to this writer's spill file (an unnamed
-    /// temporary file in `dir`, made on first use): printed as [`BackfillWriter::write`]
-    /// prints it, which later copies it back in place.
+    /// temporary file in `dir`, made on first use), from which [`BackfillWriter::write`]
+    /// reads it back in place.
     pub fn spill(&mut self, dir: &Path) -> io::Result<()> {
         if self.spills.is_empty() {
             self.spills.push(Spill {
@@ -212,26 +214,15 @@ impl BackfillWriter {
         // `write` moves the file's position: spilled points always go at its end.
         (&spill.file).seek(SeekFrom::Start(spill.len))?;
         let mut out = BufWriter::with_capacity(1 << 20, &spill.file);
-        let mut stamp = Stamp::default();
         for metric in self.families.list.iter_mut().flat_map(|f| &mut f.metrics) {
-            if metric.samples.is_empty() {
+            if metric.points.samples.is_empty() {
                 continue;
             }
-            let mut counted = Counted {
-                out: &mut out,
-                len: 0,
-            };
-            let samples = metric.write_samples(&mut counted, &mut stamp)?;
-            let len = counted.len;
-            metric.spilled.push(Segment {
-                spill: index as u32,
-                offset: spill.len,
-                len,
-                samples,
-            });
-            spill.len += len;
-            metric.samples.clear();
-            metric.values.clear();
+            let segment = metric.points.spill(&mut out, index as u32, spill.len)?;
+            spill.len += segment.samples * SAMPLE_BYTES + segment.values;
+            metric.spilled.push(segment);
+            metric.points.samples.clear();
+            metric.points.values.clear();
         }
         out.flush()
     }
@@ -334,7 +325,9 @@ impl Sink for Scrape<'_> {
             }
         };
         self.metric = Some(metric);
-        self.families.list[f].metrics[metric].push(self.millis, index, value);
+        self.families.list[f].metrics[metric]
+            .points
+            .push(self.millis, index, value);
         *self.buffer = text;
         self.line += 1;
     }
@@ -364,18 +357,25 @@ impl Family {
     }
 }
 
-impl Metric {
-    /// Prints the points kept in memory; returns how many.
-    fn write_samples(&self, out: &mut impl Write, stamp: &mut Stamp) -> io::Result<u64> {
+/// The bytes of one spilled sample: its Unix milliseconds, series and value's end.
+const SAMPLE_BYTES: u64 = 16;
+
+impl Points {
+    /// Prints the points as lines of `series`; returns how many.
+    fn write(&self, series: &[String], out: &mut impl Write, stamp: &mut Stamp) -> io::Result<u64> {
         let mut start = 0;
         for sample in &self.samples {
             if stamp.0 != sample.millis {
                 *stamp = Stamp(sample.millis, format_millis(sample.millis));
             }
             let end = sample.end as usize;
-            out.write_all(self.series[sample.series as usize].as_bytes())?;
+            let value = self.values.get(start..end).unwrap_or_default();
+            let series = series
+                .get(sample.series as usize)
+                .map_or("", String::as_str);
+            out.write_all(series.as_bytes())?;
             out.write_all(b" ")?;
-            out.write_all(&self.values.as_bytes()[start..end])?;
+            out.write_all(value.as_bytes())?;
             out.write_all(b" ")?;
             out.write_all(stamp.1.as_bytes())?;
             out.write_all(b"\n")?;
@@ -392,6 +392,54 @@ impl Metric {
             end: u32::try_from(self.values.len()).unwrap_or(u32::MAX),
         });
     }
+
+    /// Writes the points to `out`, at `offset` of spill file `spill`: each sample's
+    /// fields little-endian, then the values' text.
+    fn spill(&self, out: &mut impl Write, spill: u32, offset: u64) -> io::Result<Segment> {
+        for sample in &self.samples {
+            out.write_all(&sample.millis.to_le_bytes())?;
+            out.write_all(&sample.series.to_le_bytes())?;
+            out.write_all(&sample.end.to_le_bytes())?;
+        }
+        out.write_all(self.values.as_bytes())?;
+        Ok(Segment {
+            spill,
+            offset,
+            samples: self.samples.len() as u64,
+            values: self.values.len() as u64,
+        })
+    }
+
+    /// Replaces these points with `segment`'s, read from `file` through `bytes`.
+    fn read_back(
+        &mut self,
+        mut file: &File,
+        segment: &Segment,
+        bytes: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        let len = segment.samples * SAMPLE_BYTES + segment.values;
+        bytes.resize(usize::try_from(len).map_err(io::Error::other)?, 0);
+        file.seek(SeekFrom::Start(segment.offset))?;
+        file.read_exact(bytes)?;
+        let (samples, values) = bytes.split_at(bytes.len() - segment.values as usize);
+        self.samples.clear();
+        self.samples
+            .extend(samples.chunks_exact(SAMPLE_BYTES as usize).map(|b| {
+                let (mut millis, mut series, mut end) = ([0; 8], [0; 4], [0; 4]);
+                millis.copy_from_slice(&b[..8]);
+                series.copy_from_slice(&b[8..12]);
+                end.copy_from_slice(&b[12..]);
+                Sample {
+                    millis: i64::from_le_bytes(millis),
+                    series: u32::from_le_bytes(series),
+                    end: u32::from_le_bytes(end),
+                }
+            }));
+        self.values.clear();
+        self.values
+            .push_str(std::str::from_utf8(values).map_err(io::Error::other)?);
+        Ok(())
+    }
 }
 
 /// The last timestamp printed and its text.
@@ -401,23 +449,6 @@ struct Stamp(i64, String);
 impl Default for Stamp {
     fn default() -> Stamp {
         Stamp(i64::MIN, String::new())
-    }
-}
-
-/// A writer that counts the bytes through it.
-struct Counted<'a, W: Write> {
-    out: &'a mut W,
-    len: u64,
-}
-
-impl<W: Write> Write for Counted<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
     }
 }
 
@@ -522,7 +553,7 @@ mod tests {
                             w.families
                                 .list
                                 .iter()
-                                .all(|f| f.metrics.iter().all(|m| m.samples.is_empty()))
+                                .all(|f| f.metrics.iter().all(|m| m.points.samples.is_empty()))
                         );
                     }
                 }

@@ -81,21 +81,35 @@ pub(super) fn threads() -> usize {
 /// scrapes' points in memory (an hour at Prometheus's usual 15 s), whatever its length.
 pub(super) const SPAN_SCRAPES: usize = 240;
 
+/// [`backfill`] with every span's points spilled to unnamed temporary files in `dir`
+/// (see [`BackfillWriter::spill`]): memory holds a span of scrapes, not the history.
+pub fn backfill_spilled(
+    scenario: Arc<Scenario>,
+    plan: &BackfillPlan,
+    dir: &Path,
+) -> io::Result<BackfillWriter> {
+    backfill_with(scenario, plan, threads(), Some(dir))
+}
+
 /// [`backfill`] on at most `threads` worker threads.
 fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> BackfillWriter {
+    backfill_with(scenario, plan, threads, None).expect("a backfill kept in memory writes no file")
+}
+
+/// Fresh pods of `scenario` scraped along `plan` on at most `threads` threads, spilled
+/// to `spill` when given.
+fn backfill_with(
+    scenario: Arc<Scenario>,
+    plan: &BackfillPlan,
+    threads: usize,
+    spill: Option<&Path>,
+) -> io::Result<BackfillWriter> {
     let mut pods: Vec<Pod> = (0..scenario.pods.len())
         .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
         .collect();
     let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
-    scrape(
-        &mut pods,
-        &GatewayMetrics::default(),
-        plan,
-        threads,
-        None,
-        None,
-    )
-    .expect("a backfill kept in memory writes no file")
+    let gateway = GatewayMetrics::default();
+    scrape(&mut pods, &gateway, plan, threads, spill, None)
 }
 
 /// Moves `pods` along `plan`'s scrapes, on at most `threads` worker threads, writing
@@ -105,7 +119,8 @@ fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> 
 ///
 /// The scrapes go in spans of [`SPAN_SCRAPES`]: every pod through the span (pods in
 /// parallel), then the gateway through it; with `spill`, every writer then spills the
-/// span's points to a temporary file in that directory, so memory holds one span.
+/// span's points to a temporary file in that directory (but the last span's), so memory
+/// holds one span.
 pub(super) fn scrape(
     pods: &mut [&mut Pod],
     gateway: &GatewayMetrics,
@@ -150,7 +165,8 @@ pub(super) fn scrape(
     let target = label_pairs(&[("instance", &instance), ("job", GATEWAY_JOB)]);
     let mut writer = BackfillWriter::new();
     let mut body = String::new();
-    for span in scrapes.chunks(SPAN_SCRAPES) {
+    let spans = scrapes.len().div_ceil(SPAN_SCRAPES);
+    for (n, span) in scrapes.chunks(SPAN_SCRAPES).enumerate() {
         let mut k = 0;
         while k < span.len() {
             if let Some(battery) = battery.as_mut().filter(|b| b.running()) {
@@ -205,7 +221,8 @@ pub(super) fn scrape(
             history.journal.clear();
         }
         harness_bodies.clear();
-        if let Some(dir) = spill {
+        // The last span stays in memory: it would only be copied straight back.
+        if let Some(dir) = spill.filter(|_| n + 1 < spans) {
             parallel(pods, &mut histories, threads, |_, history| {
                 history.writer.spill(dir)
             })?;

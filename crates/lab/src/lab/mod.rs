@@ -11,7 +11,7 @@ mod battery;
 mod clients;
 pub(crate) mod prompt;
 
-pub use backfill::{BackfillPlan, backfill};
+pub use backfill::{BackfillPlan, backfill, backfill_spilled};
 pub use battery::PastBattery;
 pub use clients::ClientEvent;
 
