@@ -92,13 +92,9 @@ pub(super) fn execute(args: BackfillArgs) -> anyhow::Result<()> {
         )
     };
     let started = Instant::now();
-    // Each hour of scrapes is spilled beside the output (or to the temporary
-    // directory for standard output) as it is simulated: memory holds an hour.
-    let spill_dir = match args.out.parent() {
-        _ if to_stdout => std::env::temp_dir(),
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    // Each hour of scrapes but the last is spilled to the temporary directory (TMPDIR)
+    // as it is simulated: memory holds an hour.
+    let spill_dir = std::env::temp_dir();
     let writer = backfill_spilled(Arc::new(scenario), &plan, &spill_dir)
         .with_context(|| format!("cannot spill the history to {}", spill_dir.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
