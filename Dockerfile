@@ -21,8 +21,8 @@ COPY . .
 # copied out of the cached target/ because cache mounts are not part of the layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p vllm-sim --features jemalloc \
-    && cp target/release/vllm-sim /usr/local/bin/vllm-sim
+    cargo build --profile dist --locked -p vllm-sim --features jemalloc \
+    && cp target/dist/vllm-sim /usr/local/bin/vllm-sim
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -25,7 +25,7 @@ mode=${3:-idle}
 hold=${HOLD:-2}
 settle=${SETTLE:-15}
 ulimit -n "$(ulimit -Hn)"
-[ -n "${VLLM_SIM:-}" ] || { cargo build --release --quiet -p vllm-sim --features jemalloc; VLLM_SIM=${CARGO_TARGET_DIR:-target}/release/vllm-sim; }
+[ -n "${VLLM_SIM:-}" ] || { cargo build --profile dist --quiet -p vllm-sim --features jemalloc; VLLM_SIM=${CARGO_TARGET_DIR:-target}/dist/vllm-sim; }
 work=$(mktemp -d)
 "$VLLM_SIM" --base-port 21501 --gateway-port 21500 2>"$work/sim.log" &
 sim=$!

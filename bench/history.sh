@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 shift || true
 if [ $# -gt 0 ]; then lengths=("$@"); else lengths=(0 1h 24h); fi
-[ -n "${VLLM_SIM:-}" ] || { cargo build --release --quiet -p vllm-sim; VLLM_SIM=./target/release/vllm-sim; }
+[ -n "${VLLM_SIM:-}" ] || { cargo build --profile dist --quiet -p vllm-sim; VLLM_SIM=./target/dist/vllm-sim; }
 sim=$VLLM_SIM
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

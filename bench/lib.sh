@@ -48,7 +48,7 @@ wrk_run() {
 # (append their PIDs to `pids`). Sets `sim`, `work`, `pids`; defines `stop PID`.
 setup() {
   command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-  [ -n "${VLLM_SIM:-}" ] || { cargo build --release --quiet -p vllm-sim --features jemalloc; VLLM_SIM=./target/release/vllm-sim; }
+  [ -n "${VLLM_SIM:-}" ] || { cargo build --profile dist --quiet -p vllm-sim --features jemalloc; VLLM_SIM=./target/dist/vllm-sim; }
   sim=$VLLM_SIM
   venv
   work=$(mktemp -d)

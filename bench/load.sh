@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 duration=${1:-10s}
 connections=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --quiet -p vllm-sim --features jemalloc
+cargo build --profile dist --quiet -p vllm-sim --features jemalloc
 work=$(mktemp -d)
-./target/release/vllm-sim run bench/quiet.yaml --base-port 18101 --speed 1000 2>"$work/sim.log" &
+./target/dist/vllm-sim run bench/quiet.yaml --base-port 18101 --speed 1000 2>"$work/sim.log" &
 sim=$!
 trap 'kill $sim 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do

@@ -31,14 +31,15 @@ trap cleanup EXIT
 old=target/bench-before/vllm-sim-$before
 if [ ! -x "$old" ]; then
   git worktree add --detach "$work/before" "$before" >/dev/null
-  (cd "$work/before" && cargo build --release --quiet -p vllm-sim --target-dir "$OLDPWD/target")
+  (cd "$work/before" && cargo build --release --quiet -p vllm-sim --target-dir "$OLDPWD/target" \
+    --config 'profile.release.lto=false')
   mkdir -p target/bench-before
   cp target/release/vllm-sim "$old"
   git worktree remove --force "$work/before"
 fi
 if [ -z "${VLLM_SIM:-}" ]; then
-  cargo build --release --quiet -p vllm-sim --features jemalloc
-  VLLM_SIM=target/release/vllm-sim
+  cargo build --profile dist --quiet -p vllm-sim --features jemalloc
+  VLLM_SIM=target/dist/vllm-sim
 fi
 new=$VLLM_SIM
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); before: $before, after: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (modified)')"

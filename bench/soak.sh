@@ -21,9 +21,9 @@ warmup=${WARMUP:-10}
 tolerance=${TOLERANCE:-10}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 (( duration > warmup )) || { echo "DURATION ($duration s) must exceed WARMUP ($warmup s)" >&2; exit 1; }
-cargo build --release --quiet -p vllm-sim --features jemalloc
+cargo build --profile dist --quiet -p vllm-sim --features jemalloc
 work=$(mktemp -d)
-./target/release/vllm-sim run bench/quiet.yaml --base-port 18301 --speed 100 2>"$work/sim.log" &
+./target/dist/vllm-sim run bench/quiet.yaml --base-port 18301 --speed 100 2>"$work/sim.log" &
 sim=$!
 trap 'kill $sim 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do

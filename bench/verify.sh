@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 # VLLM_SIM=PATH measures that binary instead of building this checkout.
-[ -n "${VLLM_SIM:-}" ] || cargo build --release --quiet -p vllm-sim
-sim=${VLLM_SIM:-${CARGO_TARGET_DIR:-target}/release/vllm-sim}
+[ -n "${VLLM_SIM:-}" ] || cargo build --profile dist --quiet -p vllm-sim
+sim=${VLLM_SIM:-${CARGO_TARGET_DIR:-target}/dist/vllm-sim}
 rules=(dashboard/rules/*.yaml)
 scenarios=(healthy awq-not-quantized judge-backlog spot-preemption t4-reality)
 work=$(mktemp -d)
