@@ -8,10 +8,11 @@
 //! metrics one after another, each metric's points in time order.
 //!
 //! A long backfill need not stay in memory: [`BackfillWriter::spill`] writes every
-//! point kept so far, already printed, to an unnamed temporary file and forgets it,
-//! keeping only where each metric's run of lines lies. A writer spilled after every
-//! span of scrapes holds one span's points at most; [`BackfillWriter::write`] copies
-//! the runs back in the same order, so the document is byte for byte the one an
+//! point kept so far (16 bytes a sample and its value's text) to an unnamed temporary
+//! file and forgets it, keeping only where each metric's run of points lies. A writer
+//! spilled after every span of scrapes holds one span's points at most;
+//! [`BackfillWriter::write`] reads the runs back in the same order and prints them as
+//! it prints the points in memory, so the document is byte for byte the one an
 //! unspilled writer prints.
 
 use std::collections::HashMap;
@@ -219,10 +220,9 @@ impl BackfillWriter {
                 continue;
             }
             let segment = metric.points.spill(&mut out, index as u32, spill.len)?;
-            spill.len += segment.samples * SAMPLE_BYTES + segment.values;
+            spill.len += segment.len();
             metric.spilled.push(segment);
-            metric.points.samples.clear();
-            metric.points.values.clear();
+            metric.points.clear();
         }
         out.flush()
     }
@@ -417,12 +417,11 @@ impl Points {
         segment: &Segment,
         bytes: &mut Vec<u8>,
     ) -> io::Result<()> {
-        let len = segment.samples * SAMPLE_BYTES + segment.values;
-        bytes.resize(usize::try_from(len).map_err(io::Error::other)?, 0);
+        bytes.resize(usize::try_from(segment.len()).map_err(io::Error::other)?, 0);
         file.seek(SeekFrom::Start(segment.offset))?;
         file.read_exact(bytes)?;
         let (samples, values) = bytes.split_at(bytes.len() - segment.values as usize);
-        self.samples.clear();
+        self.clear();
         self.samples
             .extend(samples.chunks_exact(SAMPLE_BYTES as usize).map(|b| {
                 let (mut millis, mut series, mut end) = ([0; 8], [0; 4], [0; 4]);
@@ -435,10 +434,21 @@ impl Points {
                     end: u32::from_le_bytes(end),
                 }
             }));
-        self.values.clear();
         self.values
             .push_str(std::str::from_utf8(values).map_err(io::Error::other)?);
         Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.samples.clear();
+        self.values.clear();
+    }
+}
+
+impl Segment {
+    /// Its bytes in the spill file.
+    fn len(&self) -> u64 {
+        self.samples * SAMPLE_BYTES + self.values
     }
 }
 

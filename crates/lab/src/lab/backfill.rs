@@ -69,7 +69,8 @@ impl BackfillPlan {
 /// zero to `plan.duration` every `plan.interval`, and the gateway after the pods; kept
 /// in memory.
 pub fn backfill(scenario: Arc<Scenario>, plan: &BackfillPlan) -> BackfillWriter {
-    backfill_on(scenario, plan, threads())
+    backfill_with(scenario, plan, threads(), None)
+        .expect("a backfill kept in memory writes no file")
 }
 
 /// The worker threads a backfill uses: one per core.
@@ -81,19 +82,15 @@ pub(super) fn threads() -> usize {
 /// scrapes' points in memory (an hour at Prometheus's usual 15 s), whatever its length.
 pub(super) const SPAN_SCRAPES: usize = 240;
 
-/// [`backfill`] with every span's points spilled to unnamed temporary files in `dir`
-/// (see [`BackfillWriter::spill`]): memory holds a span of scrapes, not the history.
+/// [`backfill`] with every span's points but the last's spilled to unnamed temporary
+/// files in `dir` (see [`BackfillWriter::spill`]): memory holds a span of scrapes, not
+/// the history.
 pub fn backfill_spilled(
     scenario: Arc<Scenario>,
     plan: &BackfillPlan,
     dir: &Path,
 ) -> io::Result<BackfillWriter> {
     backfill_with(scenario, plan, threads(), Some(dir))
-}
-
-/// [`backfill`] on at most `threads` worker threads.
-fn backfill_on(scenario: Arc<Scenario>, plan: &BackfillPlan, threads: usize) -> BackfillWriter {
-    backfill_with(scenario, plan, threads, None).expect("a backfill kept in memory writes no file")
 }
 
 /// Fresh pods of `scenario` scraped along `plan` on at most `threads` threads, spilled
@@ -333,7 +330,8 @@ mod tests {
         let scenario = Arc::new(builtin("spot-preemption").unwrap());
         let render = || {
             let mut out = Vec::new();
-            let samples = backfill_on(scenario.clone(), &plan, 4)
+            let samples = backfill_with(scenario.clone(), &plan, 4, None)
+                .unwrap()
                 .write(&mut out)
                 .unwrap();
             (String::from_utf8(out).unwrap(), samples)
@@ -341,7 +339,8 @@ mod tests {
         let (text, samples) = render();
         assert_eq!(render(), (text.clone(), samples), "same seed, same bytes");
         let mut one_thread = Vec::new();
-        backfill_on(scenario.clone(), &plan, 1)
+        backfill_with(scenario.clone(), &plan, 1, None)
+            .unwrap()
             .write(&mut one_thread)
             .unwrap();
         assert!(
@@ -387,12 +386,7 @@ mod tests {
         let scenario = Arc::new(builtin("spot-preemption").unwrap());
         let dir = tempfile::tempdir().unwrap();
         let render = |spill: Option<&Path>| {
-            let mut pods: Vec<Pod> = (0..scenario.pods.len())
-                .map(|i| Pod::new(scenario.clone(), i, plan.start_unix_secs))
-                .collect();
-            let mut pods: Vec<&mut Pod> = pods.iter_mut().collect();
-            let writer =
-                scrape(&mut pods, &GatewayMetrics::default(), &plan, 2, spill, None).unwrap();
+            let writer = backfill_with(scenario.clone(), &plan, 2, spill).unwrap();
             let mut out = Vec::new();
             let samples = writer.write(&mut out).unwrap();
             (out, samples)
